@@ -1,0 +1,177 @@
+// One forward pass of a GPT-2 / Llama / Qwen2 model, recorded into a single command encoder.
+// Reads top to bottom in the order the math happens; every named activation passes through
+// hooks.at() as soon as it exists. Fused kernels keep both their terms hookable: the residual
+// matmuls write the branch output and the new residual, and an edited branch rebuilds the sum.
+
+import { Pass, type Runtime } from '../gpu/runtime';
+import * as op from './ops';
+import type { ModelConfig } from './config';
+import type { HookSpec } from './hooks';
+import { HookSession, type ActView } from './hook-session';
+import type { KVCache } from './kv-cache';
+import type { RopeTable } from './rope';
+import type { Weights } from './weights';
+
+export interface ForwardOptions {
+  hooks?: HookSpec[];
+  /** 'all' rows [T, V] (default), only the 'last' row [V], or 'none'. A 'logits' hook implies 'all'. */
+  logits?: 'all' | 'last' | 'none';
+  /** Attend over and append to this cache (generation). */
+  cache?: KVCache;
+}
+
+export interface ForwardResult {
+  logits: Float32Array | null;
+  /** Activations of the 'read' hooks, by hook name. */
+  cache: Record<string, Float32Array>;
+  /** Dispatches recorded, for the benchmark. */
+  dispatches: number;
+}
+
+export interface ModelParts {
+  rt: Runtime;
+  cfg: ModelConfig;
+  w: Weights;
+  rope: RopeTable | null;
+}
+
+export function checkIds(cfg: ModelConfig, ids: number[]): void {
+  if (!Array.isArray(ids) || ids.length === 0) throw new Error('forward needs at least one token id');
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || id >= cfg.vocab) throw new Error(`token id ${id} is outside the vocabulary 0..${cfg.vocab - 1}`);
+  }
+}
+
+export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
+  const { rt, cfg, w } = m;
+  checkIds(cfg, ids);
+  const kv = opts.cache;
+  const T = ids.length;
+  const past = kv?.length ?? 0;
+  if (kv && past + T > kv.capacity) throw new Error(`KV cache holds ${kv.capacity} positions; ${past + T} needed`);
+  if (cfg.arch === 'gpt2' && past + T > cfg.maxPositions) throw new Error(`GPT-2 has ${cfg.maxPositions} positions; ${past + T} requested`);
+  const rope = m.rope?.covering(past + T) ?? null;
+
+  const pass = new Pass(rt);
+  const hooks = new HookSession(cfg, opts.hooks ?? [], pass, T, past);
+  const buf = (floats: number) => pass.scratchBuffer(floats * 4);
+  const upload = (data: Uint32Array) => {
+    const b = pass.scratchBuffer(data.byteLength);
+    rt.write(b, data);
+    return b;
+  };
+  const rows = (b: GPUBuffer, stride: number, offset = 0): ActView => ({ buf: b, stride, offset });
+  const D = cfg.hidden;
+  const I = cfg.intermediate;
+  const H = cfg.nHeads;
+  const dh = cfg.headDim;
+  const qDim = H * dh;
+  const kvDim = cfg.nKvHeads * dh;
+  const qkvDim = qDim + 2 * kvDim;
+  const upDim = cfg.gatedMlp ? 2 * I : I;
+  const layernorm = cfg.norm === 'layernorm';
+
+  // Embeddings.
+  const embed = buf(T * D);
+  op.gather(pass, upload(Uint32Array.from(ids)), w.embed, embed, T, D, cfg.vocab);
+  hooks.at('hook_embed', rows(embed, D));
+  let resid = embed;
+  if (w.posEmbed) {
+    const pos = buf(T * D);
+    op.gather(pass, upload(Uint32Array.from({ length: T }, (_, t) => past + t)), w.posEmbed, pos, T, D, cfg.maxPositions);
+    hooks.at('hook_pos_embed', rows(pos, D));
+    resid = buf(T * D);
+    op.add(pass, embed, pos, resid, T * D);
+  }
+
+  for (let i = 0; i < cfg.nLayers; i++) {
+    const b = w.blocks[i];
+    const h = (name: string) => `blocks.${i}.${name}`;
+    hooks.at(h('hook_resid_pre'), rows(resid, D));
+
+    // Attention.
+    const ln1 = buf(T * D);
+    op.normalize(pass, resid, ln1, T, D, cfg.normEps, layernorm);
+    hooks.at(h('ln1.hook_normalized'), rows(ln1, D));
+    const qkv = buf(T * qkvDim);
+    op.linear(pass, { A: ln1, M: T, K: D, W: b.qkv.w, N: qkvDim, C: qkv, bias: b.qkv.b ?? undefined, affine: b.ln1 });
+    hooks.at(h('attn.hook_q'), rows(qkv, qkvDim, 0));
+    hooks.at(h('attn.hook_k'), rows(qkv, qkvDim, qDim));
+    hooks.at(h('attn.hook_v'), rows(qkv, qkvDim, qDim + kvDim));
+    let k = { buf: qkv, stride: qkvDim, offset: qDim };
+    let v = { buf: qkv, stride: qkvDim, offset: qDim + kvDim };
+    if (kv) {
+      op.kvAppend(pass, qkv, kv.k[i], kv.v[i], T, kvDim, qkvDim, qDim, qDim + kvDim, past);
+      k = { buf: kv.k[i], stride: kvDim, offset: 0 };
+      v = { buf: kv.v[i], stride: kvDim, offset: 0 };
+    }
+    const z = buf(T * qDim);
+    const att: op.AttentionArgs = {
+      T, past, nHeads: H, nKvHeads: cfg.nKvHeads, headDim: dh,
+      q: { buf: qkv, stride: qkvDim, offset: 0 }, k, v, rope, Z: z,
+    };
+    const scoresName = h('attn.hook_attn_scores');
+    const patternName = h('attn.hook_pattern');
+    if (hooks.has(scoresName) || hooks.has(patternName)) {
+      const mapSize = H * T * (past + T);
+      att.maps = { S: buf(mapSize), P: buf(mapSize) };
+      const map = (x: GPUBuffer) => rows(x, 0);
+      if (hooks.edits(scoresName) || hooks.edits(patternName)) {
+        // An edit between the steps: run them separately.
+        op.attention(pass, att, 'scores');
+        hooks.at(scoresName, map(att.maps.S));
+        op.attention(pass, att, 'softmax_rows');
+        hooks.at(patternName, map(att.maps.P));
+        op.attention(pass, att, 'attend_pattern');
+      } else {
+        op.attention(pass, att);
+        hooks.at(scoresName, map(att.maps.S));
+        hooks.at(patternName, map(att.maps.P));
+      }
+    } else {
+      op.attention(pass, att);
+    }
+    hooks.at(h('attn.hook_z'), rows(z, qDim));
+    const attnOut = buf(T * D);
+    const mid = buf(T * D);
+    op.linear(pass, { A: z, M: T, K: qDim, W: b.o.w, N: D, C: attnOut, bias: b.o.b ?? undefined, residual: { res: resid, R: mid } });
+    if (hooks.at(h('hook_attn_out'), rows(attnOut, D))) op.add(pass, resid, attnOut, mid, T * D);
+    hooks.at(h('hook_resid_mid'), rows(mid, D));
+
+    // MLP.
+    const ln2 = buf(T * D);
+    op.normalize(pass, mid, ln2, T, D, cfg.normEps, layernorm);
+    hooks.at(h('ln2.hook_normalized'), rows(ln2, D));
+    const up = buf(T * upDim);
+    op.linear(pass, { A: ln2, M: T, K: D, W: b.up.w, N: upDim, C: up, bias: b.up.b ?? undefined, affine: b.ln2 });
+    hooks.at(h('mlp.hook_pre'), rows(up, upDim, 0));
+    if (cfg.gatedMlp) hooks.at(h('mlp.hook_pre_linear'), rows(up, upDim, I));
+    const post = buf(T * I);
+    op.activate(pass, up, post, T, I, cfg.act, cfg.gatedMlp);
+    hooks.at(h('mlp.hook_post'), rows(post, I));
+    const mlpOut = buf(T * D);
+    const out = buf(T * D);
+    op.linear(pass, { A: post, M: T, K: I, W: b.down.w, N: D, C: mlpOut, bias: b.down.b ?? undefined, residual: { res: mid, R: out } });
+    if (hooks.at(h('hook_mlp_out'), rows(mlpOut, D))) op.add(pass, mid, mlpOut, out, T * D);
+    hooks.at(h('hook_resid_post'), rows(out, D));
+    resid = out;
+  }
+
+  const lnf = buf(T * D);
+  op.normalize(pass, resid, lnf, T, D, cfg.normEps, layernorm);
+  hooks.at('ln_final.hook_normalized', rows(lnf, D));
+
+  const mode = hooks.has('logits') ? 'all' : (opts.logits ?? 'all');
+  let logits: Promise<Float32Array> | null = null;
+  if (mode !== 'none') {
+    const M = mode === 'all' ? T : 1;
+    const out = buf(M * cfg.vocab);
+    op.linear(pass, { A: lnf, aRow0: T - M, M, K: D, W: w.lmHead, N: cfg.vocab, C: out, affine: w.lnFinal });
+    if (mode === 'all') hooks.at('logits', rows(out, cfg.vocab));
+    logits = pass.read(out, M * cfg.vocab * 4);
+  }
+  const dispatches = pass.dispatches;
+  await pass.submit();
+  if (kv) kv.length = past + T;
+  return { logits: logits ? await logits : null, cache: await hooks.results(), dispatches };
+}

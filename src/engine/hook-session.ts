@@ -1,0 +1,134 @@
+// Applies a forward's HookSpecs at the moment each activation is produced: reads are snapshotted
+// into the pass's single readback, edits run the hook-edit kernel in place before anything downstream
+// reads the buffer. With no hooks, at() is a map lookup that finds nothing.
+
+import type { Pass } from '../gpu/runtime';
+import { edit } from './ops';
+import type { ModelConfig } from './config';
+import { hookShape, type HookSpec } from './hooks';
+
+/** Where an activation lives: rows of `stride` floats, the hook's columns starting at `offset`. */
+export interface ActView {
+  buf: GPUBuffer;
+  stride: number;
+  offset: number;
+}
+
+export class HookSession {
+  private byName = new Map<string, HookSpec[]>();
+  private reads: Promise<[string, Float32Array]>[] = [];
+
+  constructor(
+    private cfg: ModelConfig,
+    specs: HookSpec[],
+    private pass: Pass,
+    private T: number,
+    private past: number,
+  ) {
+    for (const s of specs) {
+      hookShape(cfg, s.name, T, past + T); // throws on an unknown name
+      if (!['read', 'replace', 'add', 'zero', 'mean'].includes(s.op)) throw new Error(`hook ${s.name}: unknown op "${(s as { op: string }).op}"`);
+      const list = this.byName.get(s.name) ?? [];
+      list.push(s);
+      this.byName.set(s.name, list);
+    }
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  edits(name: string): boolean {
+    return (this.byName.get(name) ?? []).some((s) => s.op !== 'read');
+  }
+
+  /** Apply the hooks on `name` to the activation in `view`; true when an edit changed it. */
+  at(name: string, view: ActView): boolean {
+    const specs = this.byName.get(name);
+    if (!specs) return false;
+    const shape = hookShape(this.cfg, name, this.T, this.past + this.T);
+    const isMap = shape.layout === 'map';
+    const width = isMap ? shape.dims[2] : shape.dims.slice(1).reduce((a, b) => a * b, 1);
+    const mapHeads = isMap ? shape.dims[0] : 0;
+    const total = isMap ? mapHeads * this.T * width : this.T * width;
+    let edited = false;
+    for (const s of specs) {
+      if (s.op === 'read') {
+        this.reads.push(this.snapshot(name, view, width, isMap, total));
+        continue;
+      }
+      const mask = this.masks(s, shape.headDim, mapHeads);
+      if (!mask) continue;
+      let value = this.pass.rt.unused(2);
+      let full = false;
+      if (s.op !== 'zero') {
+        const v = s.value;
+        if (v.length === total) full = true;
+        else if (v.length !== width || isMap) {
+          const want = isMap ? `${total} (heads × positions × keys)` : `${width} (one row) or ${total} (positions × ${width})`;
+          throw new Error(`hook ${name}: ${s.op} value has ${v.length} numbers, expected ${want}`);
+        }
+        value = this.upload(Float32Array.from(v));
+      }
+      edit(this.pass, {
+        X: view.buf,
+        T: this.T,
+        width,
+        rowStride: view.stride,
+        colOffset: view.offset,
+        headDim: shape.headDim,
+        mapHeads,
+        mode: s.op === 'add' ? 'add' : s.op === 'zero' ? 'zero' : 'replace',
+        value,
+        fullValue: full,
+        coeff: s.op === 'add' ? (s.coeff ?? 1) : 1,
+        posMask: mask.pos,
+        headMask: mask.head,
+      });
+      edited = true;
+    }
+    return edited;
+  }
+
+  /** All reads, once the pass has been submitted. */
+  async results(): Promise<Record<string, Float32Array>> {
+    return Object.fromEntries(await Promise.all(this.reads));
+  }
+
+  private async snapshot(name: string, view: ActView, width: number, isMap: boolean, total: number): Promise<[string, Float32Array]> {
+    if (isMap || (view.stride === width && view.offset === 0)) return [name, await this.pass.read(view.buf, total * 4)];
+    // A column slice of a fused buffer (q|k|v, gate|up): read the rows, keep the hook's columns.
+    const rows = await this.pass.read(view.buf, this.T * view.stride * 4);
+    const out = new Float32Array(total);
+    for (let t = 0; t < this.T; t++) out.set(rows.subarray(t * view.stride + view.offset, t * view.stride + view.offset + width), t * width);
+    return [name, out];
+  }
+
+  /** Position and head masks, or null when the edit touches nothing in this call. */
+  private masks(s: HookSpec, headDim: number, mapHeads: number): { pos: GPUBuffer; head: GPUBuffer } | null {
+    const pos = new Uint32Array(this.T);
+    if (s.positions) {
+      for (const p of s.positions) {
+        if (!Number.isInteger(p) || p < 0) throw new Error(`hook ${s.name}: position ${p} is not a non-negative integer`);
+        if (p >= this.past && p < this.past + this.T) pos[p - this.past] = 1;
+      }
+      if (!pos.some((x) => x)) return null;
+    } else pos.fill(1);
+    const nHeads = mapHeads || (headDim ? (s.name.endsWith('hook_k') || s.name.endsWith('hook_v') ? this.cfg.nKvHeads : this.cfg.nHeads) : 1);
+    const head = new Uint32Array(nHeads);
+    if (s.heads) {
+      if (!headDim && !mapHeads) throw new Error(`hook ${s.name}: has no head axis, so "heads" cannot be given`);
+      for (const h of s.heads) {
+        if (!Number.isInteger(h) || h < 0 || h >= nHeads) throw new Error(`hook ${s.name}: head ${h} is out of range 0..${nHeads - 1}`);
+        head[h] = 1;
+      }
+    } else head.fill(1);
+    return { pos: this.upload(pos), head: this.upload(head) };
+  }
+
+  private upload(data: Float32Array | Uint32Array): GPUBuffer {
+    const b = this.pass.scratchBuffer(data.byteLength);
+    this.pass.rt.write(b, data);
+    return b;
+  }
+}

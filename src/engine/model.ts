@@ -1,0 +1,106 @@
+// A loaded model: its config, its weights on the GPU, and the two things callers do with it —
+// a forward with hooks, and generation with a KV cache.
+
+import type { Gpu } from '../gpu/device';
+import { Runtime } from '../gpu/runtime';
+import { parseConfig, type ModelConfig } from './config';
+import type { ModelFiles } from './files';
+import { checkIds, forward, type ForwardOptions, type ForwardResult } from './forward';
+import type { HookSpec } from './hooks';
+import { KVCache } from './kv-cache';
+import { RopeTable } from './rope';
+import { sample, seededRandom, type SamplingOptions } from './sampler';
+import { Checkpoint, loadWeights, type Weights } from './weights';
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  seed?: number;
+  /** Token ids that end generation (they are included in the output). Defaults to the config's eos ids. */
+  stop?: number[];
+  /** Hooks applied at every step (steered generation). Reads are not returned during generation. */
+  hooks?: HookSpec[];
+}
+
+const runtimes = new WeakMap<GPUDevice, Runtime>();
+
+/** One runtime (pipeline cache, buffer pool) per device, shared by all models on it. */
+export function runtimeFor(gpu: Gpu): Runtime {
+  let rt = runtimes.get(gpu.device);
+  if (!rt) runtimes.set(gpu.device, (rt = new Runtime(gpu)));
+  return rt;
+}
+
+export class Model {
+  private disposed = false;
+
+  private constructor(
+    readonly config: ModelConfig,
+    private rt: Runtime,
+    private weights: Weights,
+    private rope: RopeTable | null,
+    readonly label: string,
+  ) {}
+
+  static async load(gpu: Gpu, files: ModelFiles): Promise<Model> {
+    const cfgBytes = await files.read('config.json');
+    if (!cfgBytes) throw new Error(`${files.label}: config.json is missing`);
+    const cfg = parseConfig(new TextDecoder().decode(cfgBytes), `${files.label}/config.json`);
+    const ck = await Checkpoint.read(files);
+    const rt = runtimeFor(gpu);
+    const weights = loadWeights(rt, cfg, ck);
+    return new Model(cfg, rt, weights, cfg.rope ? new RopeTable(rt, cfg) : null, files.label);
+  }
+
+  /** Bytes of weights on the GPU. */
+  get weightBytes(): number {
+    return this.weights.bytes;
+  }
+
+  forward(ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
+    this.alive();
+    return forward({ rt: this.rt, cfg: this.config, w: this.weights, rope: this.rope }, ids, opts);
+  }
+
+  newCache(capacity: number): KVCache {
+    this.alive();
+    return new KVCache(this.rt, this.config, capacity);
+  }
+
+  /** New token ids only. onToken sees each id as soon as it is chosen. */
+  async generate(ids: number[], opts: GenerateOptions, onToken?: (id: number) => void): Promise<number[]> {
+    this.alive();
+    checkIds(this.config, ids);
+    const n = opts.maxNewTokens;
+    if (!Number.isInteger(n) || n < 0) throw new Error(`maxNewTokens must be a non-negative integer, got ${n}`);
+    const out: number[] = [];
+    if (n === 0) return out;
+    const stop = new Set(opts.stop ?? this.config.eosTokenIds);
+    const random = seededRandom(opts.seed ?? 0);
+    const cache = this.newCache(ids.length + n);
+    try {
+      let step = await this.forward(ids, { cache, logits: 'last', hooks: opts.hooks });
+      for (;;) {
+        const id = sample(step.logits!, opts, random);
+        out.push(id);
+        onToken?.(id);
+        if (stop.has(id) || out.length >= n) break;
+        step = await this.forward([id], { cache, logits: 'last', hooks: opts.hooks });
+      }
+    } finally {
+      cache.release();
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.weights.destroy();
+    this.rope?.destroy();
+    this.rt.trim();
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new Error(`model ${this.label} has been disposed`);
+  }
+}

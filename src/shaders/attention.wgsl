@@ -1,0 +1,208 @@
+// Causal self-attention with grouped KV heads. One workgroup per (query position, head).
+// q and k are stored before rotary (they are hook points, and the KV cache keeps raw keys);
+// rotary (HF rotate-half) is applied here as they are read, from a cos/sin table.
+//
+// main:           fused scores -> online softmax -> pattern · V, in chunks of CH keys;
+//                 with MAPS it also writes scores and pattern (the hook points).
+// scores, softmax_rows, attend_pattern: the same computation in three passes, used when a hook
+//                 edits the scores or the pattern between the steps.
+
+struct Params {
+  T: u32,        // query positions in this call
+  past: u32,     // keys before this call; query t sits at absolute position past + t
+  nHeads: u32,
+  group: u32,    // query heads per KV head
+  dh: u32,
+  qStride: u32,
+  qOffset: u32,
+  kStride: u32,
+  kOffset: u32,
+  vStride: u32,
+  vOffset: u32,
+  scale: f32,
+  negInf: u32,   // bits of -inf: WGSL constants cannot be infinite
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> Q: array<f32>;
+@group(0) @binding(2) var<storage, read> K: array<f32>;
+@group(0) @binding(3) var<storage, read> V: array<f32>;
+@group(0) @binding(4) var<storage, read> rope: array<vec2<f32>>; // [position, dh/2]: (cos, sin)
+@group(0) @binding(5) var<storage, read_write> Z: array<f32>;    // [T, nHeads * dh]
+@group(0) @binding(6) var<storage, read_write> S: array<f32>;    // scores  [nHeads, T, Tk]
+@group(0) @binding(7) var<storage, read_write> P: array<f32>;    // pattern [nHeads, T, Tk]
+
+override ROPE: bool = true;
+override MAPS: bool = false;
+const WG = 64u;
+const CH = 1024u;
+const MAXD = 256u;
+const DPT = MAXD / WG; // head dims owned per thread
+
+var<workgroup> q: array<f32, MAXD>;
+var<workgroup> chunk: array<f32, CH>;
+var<workgroup> red: array<f32, WG>;
+
+fn loadQuery(t: u32, h: u32, lid: u32) {
+  let base = t * p.qStride + p.qOffset + h * p.dh;
+  let half = p.dh / 2u;
+  let pos = p.past + t;
+  for (var d = lid; d < p.dh; d += WG) {
+    if (ROPE) {
+      let i = d % half;
+      let cs = rope[pos * half + i];
+      let x1 = Q[base + i];
+      let x2 = Q[base + i + half];
+      q[d] = select(x2 * cs.x + x1 * cs.y, x1 * cs.x - x2 * cs.y, d < half);
+    } else {
+      q[d] = Q[base + d];
+    }
+  }
+  workgroupBarrier();
+}
+
+fn keyScore(kp: u32, kvh: u32) -> f32 {
+  let base = kp * p.kStride + p.kOffset + kvh * p.dh;
+  var s = 0.0;
+  if (ROPE) {
+    let half = p.dh / 2u;
+    for (var d = 0u; d < half; d++) {
+      let cs = rope[kp * half + d];
+      let k1 = K[base + d];
+      let k2 = K[base + d + half];
+      s += q[d] * (k1 * cs.x - k2 * cs.y) + q[d + half] * (k2 * cs.x + k1 * cs.y);
+    }
+  } else {
+    for (var d = 0u; d < p.dh; d++) { s += q[d] * K[base + d]; }
+  }
+  return s * p.scale;
+}
+
+fn reduceMax(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn reduceSum(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn mapIndex(h: u32, t: u32, kp: u32) -> u32 {
+  return (h * p.T + t) * (p.past + p.T) + kp;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
+  let t = wg.x;
+  let h = wg.y;
+  let lid = li.x;
+  let kvh = h / p.group;
+  let nk = p.past + t + 1u; // causal: keys 0 ..= position
+  loadQuery(t, h, lid);
+  var m = -1e30;
+  var l = 0.0;
+  var acc = vec4<f32>(0.0); // head dims lid, lid + WG, lid + 2WG, lid + 3WG
+  let kvBase = p.vOffset + kvh * p.dh;
+  for (var c0 = 0u; c0 < nk; c0 += CH) {
+    let len = min(CH, nk - c0);
+    var lm = -1e30;
+    for (var j = lid; j < len; j += WG) {
+      let s = keyScore(c0 + j, kvh);
+      chunk[j] = s;
+      if (MAPS) { S[mapIndex(h, t, c0 + j)] = s; }
+      lm = max(lm, s);
+    }
+    let mNew = max(m, reduceMax(lm, lid));
+    let corr = exp(m - mNew);
+    var ls = 0.0;
+    for (var j = lid; j < len; j += WG) {
+      let e = exp(chunk[j] - mNew);
+      chunk[j] = e;
+      ls += e;
+    }
+    l = l * corr + reduceSum(ls, lid);
+    m = mNew;
+    acc *= corr;
+    for (var j = 0u; j < len; j++) {
+      let row = (c0 + j) * p.vStride + kvBase;
+      let e = chunk[j];
+      for (var i = 0u; i < DPT; i++) {
+        let d = lid + i * WG;
+        if (d < p.dh) { acc[i] += e * V[row + d]; }
+      }
+    }
+    workgroupBarrier(); // the next chunk overwrites `chunk`
+  }
+  for (var i = 0u; i < DPT; i++) {
+    let d = lid + i * WG;
+    if (d < p.dh) { Z[t * p.nHeads * p.dh + h * p.dh + d] = acc[i] / l; }
+  }
+  if (MAPS) {
+    let tk = p.past + p.T;
+    let ninf = bitcast<f32>(p.negInf);
+    for (var kp = nk + lid; kp < tk; kp += WG) { S[mapIndex(h, t, kp)] = ninf; }
+    storageBarrier();
+    for (var kp = lid; kp < tk; kp += WG) {
+      P[mapIndex(h, t, kp)] = select(0.0, exp(S[mapIndex(h, t, kp)] - m) / l, kp < nk);
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
+  let t = wg.x;
+  let h = wg.y;
+  loadQuery(t, h, li.x);
+  let nk = p.past + t + 1u;
+  let ninf = bitcast<f32>(p.negInf);
+  for (var kp = li.x; kp < p.past + p.T; kp += WG) {
+    S[mapIndex(h, t, kp)] = select(ninf, keyScore(kp, h / p.group), kp < nk);
+  }
+}
+
+// Softmax of each (possibly edited) score row into the pattern.
+@compute @workgroup_size(WG)
+fn softmax_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
+  let t = wg.x;
+  let h = wg.y;
+  let lid = li.x;
+  let tk = p.past + p.T;
+  var lm = -1e30;
+  for (var kp = lid; kp < tk; kp += WG) { lm = max(lm, S[mapIndex(h, t, kp)]); }
+  let m = reduceMax(lm, lid);
+  var ls = 0.0;
+  for (var kp = lid; kp < tk; kp += WG) { ls += exp(S[mapIndex(h, t, kp)] - m); }
+  let l = reduceSum(ls, lid);
+  for (var kp = lid; kp < tk; kp += WG) { P[mapIndex(h, t, kp)] = exp(S[mapIndex(h, t, kp)] - m) / l; }
+}
+
+// z = pattern · V for a (possibly edited) pattern.
+@compute @workgroup_size(WG)
+fn attend_pattern(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
+  let t = wg.x;
+  let h = wg.y;
+  let kvh = h / p.group;
+  let tk = p.past + p.T;
+  for (var d = li.x; d < p.dh; d += WG) {
+    var a = 0.0;
+    for (var kp = 0u; kp < tk; kp++) {
+      a += P[mapIndex(h, t, kp)] * V[kp * p.vStride + p.vOffset + kvh * p.dh + d];
+    }
+    Z[t * p.nHeads * p.dh + h * p.dh + d] = a;
+  }
+}
