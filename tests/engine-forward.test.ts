@@ -8,29 +8,7 @@ import { folderFiles } from '../src/engine/files-node';
 import { hookNames } from '../src/engine/hooks';
 import { TINY_KINDS, writeTinyModel } from './fixtures/tiny-models';
 import { loadRefModel, referenceForward } from './reference/reference';
-
-const ATOL = 2e-4;
-const RTOL = 2e-4;
-
-export function expectClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, atol = ATOL, rtol = RTOL): void {
-  expect(got.length, `${name}: length`).toBe(want.length);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i];
-    const g = got[i];
-    if (w === -Infinity || g === -Infinity) {
-      expect(g, `${name}[${i}]`).toBe(w);
-      continue;
-    }
-    const excess = Math.abs(g - w) - (atol + rtol * Math.abs(w));
-    if (!(excess <= worst)) {
-      worst = Number.isNaN(excess) ? Infinity : excess;
-      at = i;
-    }
-  }
-  expect(worst, `${name}: worst element ${at}: got ${got[at]}, want ${want[at]}`).toBeLessThanOrEqual(0);
-}
+import { expectClose } from './helpers/close';
 
 const ids = [3, 17, 5, 42, 9, 0, 63, 12, 8];
 const kinds = TINY_KINDS.filter((k) => k !== 'bench-llama');
