@@ -1,0 +1,64 @@
+// The engine's CLI commands: logits, generate, cache. Each returns the JSON object it prints.
+import type { Gpu } from '../gpu/device';
+import { Model } from '../engine/model';
+import { folderFiles } from '../engine/files-node';
+import { Tokenizer } from '../engine/tokenizer';
+import { hookShape } from '../engine/hooks';
+import { type Args, idList, num, str } from './args';
+
+export interface Loaded {
+  model: Model;
+  tokenizer: Tokenizer | null;
+}
+
+export async function loadModel(gpu: Gpu, args: Args): Promise<Loaded> {
+  const files = folderFiles(str(args, 'model'));
+  const model = await Model.load(gpu, files);
+  return { model, tokenizer: await Tokenizer.load(files) };
+}
+
+/** Token ids from --ids or --text (the latter needs the model's tokenizer). */
+export function inputIds(l: Loaded, args: Args): number[] {
+  if (typeof args.ids === 'string') return idList(args.ids);
+  if (typeof args.text === 'string') {
+    if (!l.tokenizer) throw new Error(`--text needs a tokenizer, and ${l.model.label} has no tokenizer.json: pass --ids instead`);
+    return l.tokenizer.encode(args.text);
+  }
+  throw new Error('give the input as --ids 1,2,3 or --text "..."');
+}
+
+function rows(flat: Float32Array, width: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < flat.length; i += width) out.push(Array.from(flat.subarray(i, i + width)));
+  return out;
+}
+
+export async function logitsCommand(l: Loaded, args: Args): Promise<object> {
+  const { logits } = await l.model.forward(inputIds(l, args));
+  return { logits: rows(logits!, l.model.config.vocab) };
+}
+
+export async function generateCommand(l: Loaded, args: Args): Promise<object> {
+  const ids = inputIds(l, args);
+  const stop = typeof args.stop === 'string' ? idList(args.stop, 'stop') : undefined;
+  const out = await l.model.generate(ids, {
+    maxNewTokens: num(args, 'max-new-tokens', 30),
+    temperature: num(args, 'temperature', 0),
+    topK: num(args, 'top-k', 0),
+    topP: num(args, 'top-p', 1),
+    seed: num(args, 'seed', 0),
+    stop,
+  });
+  return l.tokenizer ? { ids: out, text: l.tokenizer.decode(out) } : { ids: out };
+}
+
+export async function cacheCommand(l: Loaded, args: Args): Promise<object> {
+  const ids = inputIds(l, args);
+  const names = str(args, 'hooks').split(',').map((s) => s.trim()).filter(Boolean);
+  const { cache } = await l.model.forward(ids, { hooks: names.map((name) => ({ name, op: 'read' as const })), logits: 'none' });
+  const activations: Record<string, { shape: number[]; data: number[] }> = {};
+  for (const name of names) {
+    activations[name] = { shape: hookShape(l.model.config, name, ids.length).dims, data: Array.from(cache[name]) };
+  }
+  return { activations };
+}
