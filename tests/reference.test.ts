@@ -641,6 +641,8 @@ describe('reference hook edits', () => {
       [{ name: 'blocks.2.hook_resid_pre', op: 'read' }, /unknown hook point "blocks\.2\.hook_resid_pre"/],
       [{ name: 'hook_pos_embed', op: 'read' }, /unknown hook point "hook_pos_embed"/],
       [{ name: 'blocks.0.attn.hook_nope', op: 'zero' }, /unknown hook point/],
+      [{ name: 'hook_resid_pre', op: 'read' }, /unknown hook point "hook_resid_pre"/],
+      [{ name: 'attn.hook_pattern', op: 'zero' }, /unknown hook point "attn\.hook_pattern"/],
       [{ name: 'blocks.0.hook_resid_pre', op: 'add', value: [1, 2, 3] }, /value has 3 numbers; want 32 \(one row\) or 192 \(full\)/],
       [{ name: 'blocks.0.attn.hook_pattern', op: 'replace', value: new Array(D).fill(0) }, /want 6 \(one row\) or 144 \(full\)/],
       [{ name: 'blocks.0.hook_resid_pre', op: 'zero', positions: [T] }, /position 6 is outside 0\.\.5/],

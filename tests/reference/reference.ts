@@ -4,7 +4,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configFromJson, parseConfig, ropeInvFreq, type Activation, type ModelConfig } from '../../src/engine/config';
-import { hookShape, type HookShape, type HookSpec } from '../../src/engine/hooks';
+import { hookNames, hookShape, type HookShape, type HookSpec } from '../../src/engine/hooks';
 import { parseSafetensors, tensorToFloat32 } from '../../src/engine/safetensors';
 
 type Arr = Float64Array | Float32Array;
@@ -69,8 +69,11 @@ class Hooks {
   private specs = new Map<string, HookSpec[]>();
 
   constructor(private cfg: ModelConfig, list: HookSpec[], private T: number) {
+    const known = new Set(hookNames(cfg));
     for (const s of list) {
       const shape = hookShape(cfg, s.name, T); // throws on names this model lacks
+      // hookShape lets a block-local name without its "blocks.i." prefix through; no hook point has that name.
+      if (!known.has(s.name)) throw new Error(`unknown hook point "${s.name}" for this ${cfg.arch} model; block hooks need a "blocks.<i>." prefix`);
       this.check(s, shape);
       this.specs.set(s.name, [...(this.specs.get(s.name) ?? []), s]);
     }
