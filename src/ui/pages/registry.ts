@@ -1,0 +1,29 @@
+// Pages of the lab. A method adds its page with one entry here; pages load on first visit.
+import type { Component } from 'svelte';
+import type { EngineClient } from '../../workers/client';
+
+/** What every page receives: the engine client (the worker owns the GPU; pages only send it plain data). */
+export interface PageProps {
+  gpu: EngineClient;
+}
+
+export interface PageEntry {
+  id: string;
+  title: string;
+  /** One line for the navigation tooltip. */
+  blurb: string;
+  load: () => Promise<{ default: Component<PageProps> }>;
+}
+
+export const PAGES: PageEntry[] = [
+  {
+    id: 'explore',
+    title: 'Explore',
+    blurb: 'Tokens, next-token probabilities and greedy continuations of a prompt',
+    load: () => import('./Explore.svelte'),
+  },
+];
+
+export function findPage(id: string): PageEntry {
+  return PAGES.find((p) => p.id === id) ?? PAGES[0];
+}

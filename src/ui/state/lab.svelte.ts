@@ -1,0 +1,69 @@
+// App-wide state: the engine worker, the adapter it found, the catalog and the loaded model.
+import { createEngineClient, type AdapterInfo, type EngineClient, type LoadedModel, type ModelSource } from '../../workers/client';
+import { baseUrlFrom, loadCatalog, pickDefault, type CatalogEntry } from './catalog';
+
+export type Unsupported = { reason: 'insecure' | 'no-api' | 'no-adapter'; detail: string };
+
+export const lab = $state({
+  adapter: null as AdapterInfo | null,
+  unsupported: null as Unsupported | null,
+  catalog: [] as CatalogEntry[],
+  model: null as LoadedModel | null,
+  /** What is loading right now ('' when idle). */
+  loading: '',
+  error: '',
+});
+
+let client: EngineClient | null = null;
+
+export function engine(): EngineClient {
+  if (!client) throw new Error('engine not started');
+  return client;
+}
+
+/** Checks WebGPU, starts the worker, then loads the default model. */
+export async function start(): Promise<void> {
+  if (!isSecureContext) {
+    lab.unsupported = { reason: 'insecure', detail: `${location.origin} is not a secure context` };
+    return;
+  }
+  if (!('gpu' in navigator) || !navigator.gpu) {
+    lab.unsupported = { reason: 'no-api', detail: 'navigator.gpu is undefined' };
+    return;
+  }
+  client = createEngineClient();
+  try {
+    lab.adapter = await client.init();
+  } catch (e) {
+    lab.unsupported = { reason: 'no-adapter', detail: message(e) };
+    return;
+  }
+  lab.catalog = await loadCatalog();
+  const first = pickDefault(lab.catalog);
+  if (first) await loadModel({ kind: 'url', baseUrl: first.baseUrl, label: first.label });
+}
+
+export async function loadModel(source: ModelSource): Promise<void> {
+  const c = engine();
+  lab.loading = source.label ?? (source.kind === 'url' ? source.baseUrl : 'model');
+  lab.error = '';
+  try {
+    const next = await c.loadModel(source);
+    const prev = lab.model;
+    lab.model = next;
+    if (prev) await c.dispose(prev.id);
+  } catch (e) {
+    lab.error = `could not load ${lab.loading}: ${message(e)}`;
+  } finally {
+    lab.loading = '';
+  }
+}
+
+export function loadFromInput(input: string): Promise<void> {
+  const baseUrl = baseUrlFrom(input);
+  return loadModel({ kind: 'url', baseUrl, label: input.trim() });
+}
+
+export function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

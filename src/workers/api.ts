@@ -1,0 +1,128 @@
+// The engine worker's API, shared by the worker and the page. Everything here is plain data that survives
+// structured cloning: typed arrays, arrays, records. GPU handles never leave the worker.
+
+import type { ModelConfig } from '../engine/config';
+import type { HookSpec } from '../engine/hooks';
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** Optional WebGPU features the engine can use on this device. */
+  features: { f16: boolean; subgroups: boolean; timestamps: boolean };
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number; maxComputeWorkgroupStorageSize: number };
+}
+
+export type ModelSource =
+  /** A folder laid out like a Hugging Face repo (config.json, *.safetensors, tokenizer.json), served over HTTP. */
+  | { kind: 'url'; baseUrl: string; label?: string }
+  /** Files picked from disk or dropped on the page, keyed by their path inside the model folder. */
+  | { kind: 'local'; label: string; files: Record<string, Blob> };
+
+export interface LoadedModel {
+  id: string;
+  label: string;
+  config: ModelConfig;
+  /** Weight storage the engine chose (e.g. 'f32', 'f16'). */
+  dtype: string;
+  /** Bytes of weights on the GPU. */
+  weightBytes: number;
+  hasTokenizer: boolean;
+  hasChatTemplate: boolean;
+  /** Hook points this model offers, in forward order. */
+  hookNames: string[];
+}
+
+export interface TokenizeOptions {
+  /** Render through the chat template (a string becomes one user message). */
+  chat?: boolean;
+  /** With chat: end with the assistant prefix (default true). */
+  addGenerationPrompt?: boolean;
+  /** Without chat: let the tokenizer add BOS etc. (default true). */
+  addSpecialTokens?: boolean;
+}
+
+export interface Tokenized {
+  ids: number[];
+  /** Display text of each token, in context. */
+  tokens: string[];
+}
+
+export interface TopToken {
+  id: number;
+  /** Display text of the token as it would continue the input. */
+  text: string;
+  logit: number;
+  prob: number;
+}
+
+export interface ForwardOptions {
+  hooks?: HookSpec[];
+  /** 'last' (default) returns only the final position's logits row; 'all' returns [T × vocab]; 'none' skips them. */
+  logits?: 'last' | 'all' | 'none';
+  /** Also return the k most likely next tokens at the last position (softmax over the full vocabulary). */
+  top?: number;
+}
+
+export interface ForwardResult {
+  logits: Float32Array;
+  /** Rows in `logits` (1 for 'last'); columns are config.vocab. */
+  logitRows: number;
+  vocab: number;
+  /** Activations read by 'read' hooks, flattened row-major. */
+  cache: Record<string, Float32Array>;
+  /** Shape of each cache entry, as TransformerLens reports it (no batch axis). */
+  shapes: Record<string, number[]>;
+  top: TopToken[];
+  ms: number;
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  /** Token ids that end generation (kept in the output); defaults to the model's end-of-sequence ids. */
+  stop?: number[];
+  /** Edits applied at every step (steered generation). */
+  hooks?: HookSpec[];
+}
+
+export interface StreamedToken {
+  id: number;
+  text: string;
+  index: number;
+}
+
+export interface GenerateResult {
+  ids: number[];
+  /** Decoded text of the new tokens (empty when the model has no tokenizer). */
+  text: string;
+  ms: number;
+}
+
+export interface EngineApi {
+  init(): Promise<AdapterInfo>;
+  loadModel(source: ModelSource): Promise<LoadedModel>;
+  tokenize(modelId: string, input: string | ChatMessage[], opts?: TokenizeOptions): Promise<Tokenized>;
+  decode(modelId: string, ids: number[], opts?: { skipSpecialTokens?: boolean }): Promise<string>;
+  /** Display text of each id in context ('#id' when the model has no tokenizer). */
+  tokenStrings(modelId: string, ids: number[]): Promise<string[]>;
+  forward(modelId: string, ids: number[], opts?: ForwardOptions): Promise<ForwardResult>;
+  /** Streams each new token to `onToken` (pass it through `callback()` from client.ts). */
+  generate(
+    modelId: string,
+    ids: number[],
+    opts: GenerateOptions,
+    onToken?: (t: StreamedToken) => void,
+  ): Promise<GenerateResult>;
+  dispose(modelId: string): Promise<void>;
+}

@@ -1,0 +1,184 @@
+// The engine API the worker exposes: loaded models by id, plain data in and out.
+// It takes the GPU as a function so the same object runs in the worker (navigator.gpu) and in Node tests (Dawn).
+
+import type { Gpu } from '../gpu/device';
+import { Model } from '../engine/model';
+import { urlFiles, type ModelFiles } from '../engine/files';
+import { hookNames, hookShape } from '../engine/hooks';
+import { Tokenizer } from '../engine/tokenizer';
+import type {
+  AdapterInfo,
+  ChatMessage,
+  EngineApi,
+  ForwardOptions,
+  ForwardResult,
+  GenerateOptions,
+  GenerateResult,
+  LoadedModel,
+  ModelSource,
+  StreamedToken,
+  Tokenized,
+  TokenizeOptions,
+  TopToken,
+} from './api';
+import { blobFiles } from './blob-files';
+import { Lock } from './lock';
+import { topK } from './topk';
+
+interface Entry {
+  info: LoadedModel;
+  model: Model;
+  tokenizer: Tokenizer | null;
+  lock: Lock;
+}
+
+export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
+  let gpu: Promise<Gpu> | null = null;
+  const models = new Map<string, Entry>();
+  let nextId = 1;
+
+  const device = () => (gpu ??= getGpu().catch((e) => ((gpu = null), Promise.reject(e))));
+
+  const entry = (id: string): Entry => {
+    const e = models.get(id);
+    if (!e) throw new Error(`no loaded model with id "${id}" (loaded: ${[...models.keys()].join(', ') || 'none'})`);
+    return e;
+  };
+
+  const needTokenizer = (e: Entry): Tokenizer => {
+    if (!e.tokenizer) throw new Error(`${e.info.label} has no tokenizer.json; pass token ids instead of text`);
+    return e.tokenizer;
+  };
+
+  /** Display text of `id` as the next token after `context`. */
+  const pieceAfter = (tok: Tokenizer | null, context: number[], id: number): string =>
+    tok ? tok.tokenStrings([...context.slice(-6), id]).at(-1)! : `#${id}`;
+
+  return {
+    async init(): Promise<AdapterInfo> {
+      const g = await device();
+      return { ...g.adapter, features: { ...g.features }, limits: { ...g.limits } };
+    },
+
+    async loadModel(source: ModelSource): Promise<LoadedModel> {
+      const g = await device();
+      const files: ModelFiles = source.kind === 'url' ? urlFiles(source.baseUrl) : blobFiles(source.label, source.files);
+      const label = source.label ?? files.label;
+      // Read the tokenizer first: a broken tokenizer.json should fail before the weights upload.
+      const tokenizer = await Tokenizer.load(files);
+      const model = await Model.load(g, files);
+      const id = `m${nextId++}`;
+      const info: LoadedModel = {
+        id,
+        label,
+        config: model.config,
+        dtype: storageDtype(model),
+        weightBytes: model.weightBytes,
+        hasTokenizer: tokenizer !== null,
+        hasChatTemplate: tokenizer?.hasChatTemplate ?? false,
+        hookNames: hookNames(model.config),
+      };
+      models.set(id, { info, model, tokenizer, lock: new Lock() });
+      return info;
+    },
+
+    async tokenize(modelId: string, input: string | ChatMessage[], opts: TokenizeOptions = {}): Promise<Tokenized> {
+      const tok = needTokenizer(entry(modelId));
+      let ids: number[];
+      if (opts.chat || Array.isArray(input)) {
+        const messages = typeof input === 'string' ? [{ role: 'user', content: input }] : input;
+        ids = tok.applyChatTemplate(messages, { addGenerationPrompt: opts.addGenerationPrompt ?? true });
+      } else {
+        ids = tok.encode(input, { addSpecialTokens: opts.addSpecialTokens ?? true });
+      }
+      return { ids, tokens: tok.tokenStrings(ids) };
+    },
+
+    async decode(modelId: string, ids: number[], opts: { skipSpecialTokens?: boolean } = {}): Promise<string> {
+      return needTokenizer(entry(modelId)).decode(ids, opts);
+    },
+
+    async tokenStrings(modelId: string, ids: number[]): Promise<string[]> {
+      const e = entry(modelId);
+      checkIds(ids, e.info);
+      return e.tokenizer ? e.tokenizer.tokenStrings(ids) : ids.map((id) => `#${id}`);
+    },
+
+    async forward(modelId: string, ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
+      const e = entry(modelId);
+      checkIds(ids, e.info);
+      const t0 = performance.now();
+      const want = opts.logits ?? 'last';
+      const out = await e.lock.run(() => e.model.forward(ids, { hooks: opts.hooks, logits: want }));
+      const ms = performance.now() - t0;
+      const V = e.info.config.vocab;
+      const T = ids.length;
+      // The engine returns [V] for 'last' and [T × V] for 'all' (a 'logits' hook also forces 'all').
+      const got = out.logits ?? new Float32Array(0);
+      const lastRow = got.length >= V ? got.subarray(got.length - V) : got;
+      const top: TopToken[] = topK(lastRow, opts.top ?? 0).map((r) => ({ ...r, text: pieceAfter(e.tokenizer, ids, r.id) }));
+      const logits = want === 'all' || got.length === V ? got : lastRow.slice();
+      const shapes: Record<string, number[]> = {};
+      for (const name of Object.keys(out.cache)) shapes[name] = hookShape(e.info.config, name, T).dims;
+      return { logits, logitRows: logits.length / V, vocab: V, cache: out.cache, shapes, top, ms };
+    },
+
+    async generate(
+      modelId: string,
+      ids: number[],
+      opts: GenerateOptions,
+      onToken?: (t: StreamedToken) => void,
+    ): Promise<GenerateResult> {
+      const e = entry(modelId);
+      checkIds(ids, e.info);
+      const stop = opts.stop ?? [...new Set([...(e.tokenizer?.eosIds ?? []), ...e.info.config.eosTokenIds])];
+      const context = ids.slice();
+      let index = 0;
+      const t0 = performance.now();
+      const newIds = await e.lock.run(() =>
+        e.model.generate(
+          ids,
+          {
+            maxNewTokens: opts.maxNewTokens,
+            temperature: opts.temperature ?? 0,
+            topK: opts.topK ?? 0,
+            topP: opts.topP ?? 1,
+            seed: opts.seed ?? 0,
+            stop,
+            hooks: opts.hooks,
+          },
+          (id: number) => {
+            const text = pieceAfter(e.tokenizer, context, id);
+            context.push(id);
+            // Fire and forget: a slow page must not stall the GPU loop.
+            if (onToken) Promise.resolve(onToken({ id, text, index: index++ })).catch(() => undefined);
+          },
+        ),
+      );
+      const text = e.tokenizer ? e.tokenizer.decode(newIds) : '';
+      return { ids: newIds, text, ms: performance.now() - t0 };
+    },
+
+    async dispose(modelId: string): Promise<void> {
+      const e = entry(modelId);
+      models.delete(modelId);
+      await e.lock.run(async () => e.model.dispose());
+    },
+  };
+}
+
+/** Storage type of the weights on the GPU. The engine widens every checkpoint to f32 unless it says otherwise. */
+function storageDtype(model: Model): string {
+  const d = (model as unknown as { dtype?: unknown }).dtype;
+  return typeof d === 'string' ? d : 'f32';
+}
+
+function checkIds(ids: number[], info: LoadedModel): void {
+  if (!Array.isArray(ids) || ids.length === 0) throw new Error('need at least one token id');
+  const V = info.config.vocab;
+  const bad = ids.find((x) => !Number.isInteger(x) || x < 0 || x >= V);
+  if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary of ${info.label} (0..${V - 1})`);
+  if (ids.length > info.config.maxPositions) {
+    throw new Error(`${ids.length} tokens exceed the model's context of ${info.config.maxPositions}`);
+  }
+}
