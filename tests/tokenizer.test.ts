@@ -146,12 +146,20 @@ describe('word-level tokenizer with a chat template', () => {
     );
   });
 
-  it('works without tokenizer_config.json', async () => {
+  it('works without tokenizer_config.json, unknown words included', async () => {
     const t = (await Tokenizer.load(memFiles({ 'tokenizer.json': wordLevel })))!;
     expect(t.encode('hello world', { addSpecialTokens: false })).toEqual([6, 7]);
+    expect(t.encode('hello there', { addSpecialTokens: false })).toEqual([6, 2]);
     expect(t.bosId).toBeNull();
     expect(t.eosIds).toEqual([]);
   });
+});
+
+it('names the words it cannot encode when the vocabulary has no unknown token', async () => {
+  const noUnk = { ...wordLevel, model: { ...wordLevel.model, unk_token: null } };
+  const t = (await Tokenizer.load(memFiles({ 'tokenizer.json': noUnk })))!;
+  expect(t.encode('hello world', { addSpecialTokens: false })).toEqual([6, 7]);
+  expect(() => t.encode('hello there')).toThrow(/has no unknown token and cannot encode: "there"/);
 });
 
 describe('byte-level BPE tokenizer', () => {

@@ -50,6 +50,13 @@ export class Tokenizer {
     const genEos = gen.eos_token_id;
     const extraEos = (Array.isArray(genEos) ? genEos : [genEos]).filter((x): x is number => typeof x === 'number');
 
+    // @huggingface/tokenizers has no WordLevel model: it falls back to a plain vocabulary lookup that takes the
+    // unknown token from tokenizer_config.json, so carry the model's own unk_token over.
+    const model = tokJson.model as Json | undefined;
+    if (model?.type === 'WordLevel' && cfgJson.unk_token == null && typeof model.unk_token === 'string') {
+      cfgJson.unk_token = model.unk_token;
+    }
+
     let inner: PreTrainedTokenizer;
     try {
       inner = new PreTrainedTokenizer(tokJson, cfgJson);
@@ -65,7 +72,17 @@ export class Tokenizer {
   }
 
   encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.inner.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true });
+    return this.checked(this.inner.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }), text);
+  }
+
+  /** A vocabulary without an unknown token leaves holes for words it lacks; say which words. */
+  private checked(ids: (number | undefined)[], text: string): number[] {
+    if (ids.every((x) => typeof x === 'number')) return ids as number[];
+    const pieces = this.inner.tokenize(text);
+    const missing = pieces.filter((p) => this.inner.convert_tokens_to_ids(p) == null);
+    throw new Error(
+      `the tokenizer of ${this.label} has no unknown token and cannot encode: ${missing.map((m) => JSON.stringify(m)).join(', ') || JSON.stringify(text)}`,
+    );
   }
 
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
@@ -96,12 +113,13 @@ export class Tokenizer {
     if (!this.hasChatTemplate) {
       throw new Error(`the tokenizer in ${this.label} has no chat template (tokenizer_config.json has no "chat_template")`);
     }
-    return this.inner.apply_chat_template(messages, {
+    const ids = this.inner.apply_chat_template(messages, {
       add_generation_prompt: opts.addGenerationPrompt ?? false,
       tokenize: true,
       return_tensor: false,
       return_dict: false,
     }) as number[];
+    return this.checked(ids, this.renderChat(messages, opts));
   }
 
   /** The rendered chat prompt as text, for showing what the template produced. */
