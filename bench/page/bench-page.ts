@@ -1,0 +1,22 @@
+// The benchmark in the browser: the same measure.ts on navigator.gpu, models fetched from /bench-models/.
+import { describeAdapter, requestGpu } from '../../src/gpu/device';
+import { Model, runtimeFor } from '../../src/engine/model';
+import { urlFiles } from '../../src/engine/files';
+import { forwardFigures, matmulFigures } from '../measure';
+
+async function main() {
+  const gpu = await requestGpu(navigator.gpu);
+  const names: string[] = JSON.parse(new URLSearchParams(location.search).get('models') ?? '[]');
+  const forward = [];
+  for (const [i, name] of names.entries()) {
+    const m = await Model.load(gpu, urlFiles(`${location.origin}/bench-models/${i}/`));
+    forward.push(...(await forwardFigures(m, name)));
+    m.dispose();
+  }
+  const result = { adapter: describeAdapter(gpu), matmul: await matmulFigures(runtimeFor(gpu)), forward };
+  (window as unknown as { benchResult: unknown }).benchResult = result;
+  document.getElementById('out')!.textContent = JSON.stringify(result, null, 2);
+}
+main().catch((e) => {
+  (window as unknown as { benchResult: unknown }).benchResult = { error: String(e) };
+});
