@@ -39,11 +39,16 @@ export async function start(): Promise<void> {
     return;
   }
   lab.catalog = await loadCatalog();
+  // Default model first (toy-m, else toy-s, else the first listed); if it fails, the next one.
   const first = pickDefault(lab.catalog);
-  if (first) await loadModel({ kind: 'url', baseUrl: first.baseUrl, label: first.label });
+  const order = first ? [first, ...lab.catalog.filter((c) => c !== first)] : [];
+  for (const c of order) {
+    if (await loadModel({ kind: 'url', baseUrl: c.baseUrl, label: c.label })) break;
+  }
 }
 
-export async function loadModel(source: ModelSource): Promise<void> {
+/** Loads a model and makes it current (the previous one is freed); false when it failed (lab.error says why). */
+export async function loadModel(source: ModelSource): Promise<boolean> {
   const c = engine();
   lab.loading = source.label ?? (source.kind === 'url' ? source.baseUrl : 'model');
   lab.error = '';
@@ -52,14 +57,16 @@ export async function loadModel(source: ModelSource): Promise<void> {
     const prev = lab.model;
     lab.model = next;
     if (prev) await c.dispose(prev.id);
+    return true;
   } catch (e) {
     lab.error = `could not load ${lab.loading}: ${message(e)}`;
+    return false;
   } finally {
     lab.loading = '';
   }
 }
 
-export function loadFromInput(input: string): Promise<void> {
+export function loadFromInput(input: string): Promise<boolean> {
   const baseUrl = baseUrlFrom(input);
   return loadModel({ kind: 'url', baseUrl, label: input.trim() });
 }
