@@ -1,5 +1,5 @@
 // The engine worker: owns the WebGPU device and every loaded model; the page talks to it through client.ts.
-import { expose, transfer } from 'comlink';
+import { expose, releaseProxy, transfer, type Remote } from 'comlink';
 import { requestGpu } from '../gpu/device';
 import type { EngineApi, ForwardResult } from './api';
 import { createEngineApi } from './engine-api';
@@ -26,6 +26,14 @@ const exposed: EngineApi = {
   async forward(modelId, ids, opts) {
     const r = await api.forward(modelId, ids, opts);
     return transfer(r, ownedBuffers(r));
+  },
+  async generate(modelId, ids, opts, onToken) {
+    try {
+      return await api.generate(modelId, ids, opts, onToken);
+    } finally {
+      // The page's callback arrives as a proxy with its own message port; close it when the stream ends.
+      (onToken as Remote<typeof onToken> | undefined)?.[releaseProxy]?.();
+    }
   },
 };
 

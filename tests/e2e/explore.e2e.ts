@@ -1,5 +1,6 @@
 // Explore page against the engine in Node: the same tiny model, the same input, the same next-token table
 // and the same greedy continuation; and the page keeps taking keystrokes while the worker computes.
+import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../fixtures/tiny-models';
@@ -13,9 +14,10 @@ const PROB_TOL = 1e-4;
 let app: App;
 let ref: NodeRef;
 let benchDir: string;
+let dir: string;
 
 beforeAll(async () => {
-  const dir = writeTinyChatModel();
+  dir = writeTinyChatModel();
   benchDir = writeTinyModel('bench-llama', 1);
   ref = await nodeReference(dir);
   app = await openApp({ mounts: { '/models/': `${dirname(dir)}/`, '/custom/bench/': `${benchDir}/` } });
@@ -24,6 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   ref?.model.dispose();
+  rmSync(dirname(dir), { recursive: true, force: true });
 });
 
 async function expectTableMatchesNode(ids: number[]): Promise<void> {

@@ -1,15 +1,21 @@
 // The shell: WebGPU adapter in the status bar, navigation, and the page shown when WebGPU is missing.
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from './harness/app';
 import { writeTinyChatModel } from './harness/tiny-model';
 
 describe('with WebGPU (SwiftShader)', () => {
   let app: App;
+  let dir: string;
   beforeAll(async () => {
-    const dir = writeTinyChatModel();
-    app = await openApp({ mounts: { '/models/': `${dir}/../` } });
+    dir = writeTinyChatModel();
+    app = await openApp({ mounts: { '/models/': `${dirname(dir)}/` } });
   });
-  afterAll(() => app?.close());
+  afterAll(async () => {
+    await app?.close();
+    rmSync(dirname(dir), { recursive: true, force: true });
+  });
 
   it('shows the SwiftShader adapter and its features in the status bar', async () => {
     const adapter = app.page.getByTestId('adapter');
