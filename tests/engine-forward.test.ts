@@ -10,11 +10,12 @@ import { TINY_KINDS, writeTinyModel } from './fixtures/tiny-models';
 import { loadRefModel, referenceForward } from './reference/reference';
 import { expectClose } from './helpers/close';
 
-const ids = [3, 17, 5, 42, 9, 0, 63, 12, 8];
+// 9 positions run the thread-per-row attention kernel; 3 positions the workgroup kernel used for decoding.
+const inputs = { long: [3, 17, 5, 42, 9, 0, 63, 12, 8], short: [7, 1, 44] };
 const kinds = TINY_KINDS.filter((k) => k !== 'bench-llama');
 
 describe.each(kinds)('%s', (kind) => {
-  test('every hook point and the logits match the float64 reference', async () => {
+  test.each(Object.entries(inputs))('every hook point and the logits match the float64 reference (%s input)', async (_, ids) => {
     const dir = writeTinyModel(kind);
     const model = await Model.load(await nodeGpu(), folderFiles(dir));
     const names = hookNames(model.config);

@@ -16,7 +16,10 @@ export interface HookShape {
 export type HookOp =
   /** Copy the activation out (returned in the result's cache). */
   | { op: 'read' }
-  /** Overwrite with `value`: either a full activation ([T × width]) or one row ([width]) broadcast over positions. */
+  /**
+   * Overwrite with `value`: either a full activation ([T × width]) or one row ([width]) broadcast over positions.
+   * Attention maps ([heads, T, Tk]) take the full map only.
+   */
   | { op: 'replace'; value: ArrayLike<number> }
   /** Add coeff × vector (a [width] row, or a full activation) — steering. */
   | { op: 'add'; value: ArrayLike<number>; coeff?: number }
@@ -70,7 +73,9 @@ export function hookNames(cfg: ModelConfig): string[] {
 export function hookShape(cfg: ModelConfig, name: string, T: number, Tk = T): HookShape {
   const m = /^blocks\.(\d+)\.(.+)$/.exec(name);
   const local = m ? m[2] : name;
-  if (m && (Number(m[1]) >= cfg.nLayers || !(BLOCK_HOOKS as readonly string[]).includes(local))) unknownHook(cfg, name);
+  const blockLocal = (BLOCK_HOOKS as readonly string[]).includes(local);
+  // A block hook needs its canonical "blocks.<i>." prefix; a model-level hook must not have one.
+  if (m ? String(Number(m[1])) !== m[1] || Number(m[1]) >= cfg.nLayers || !blockLocal : blockLocal) unknownHook(cfg, name);
   const pos = (width: number, headDim = 0, heads = 0): HookShape => ({
     layout: 'pos',
     dims: headDim ? [T, heads, headDim] : [T, width],

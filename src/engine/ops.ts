@@ -131,20 +131,24 @@ export interface AttentionArgs {
 
 type AttentionStep = 'main' | 'scores' | 'softmax_rows' | 'attend_pattern';
 
+/** Prefill with head_dim ≤ 128 uses the thread-per-row kernel; decode and wide heads the workgroup kernel. */
+const useRows = (a: AttentionArgs) => a.T >= 4 && a.headDim <= 128 && a.headDim % 4 === 0;
+
 /** Fused attention (writing the maps when asked), or one of the three separate steps. */
 export function attention(pass: Pass, a: AttentionArgs, step: AttentionStep = 'main'): void {
   if (a.headDim > 256) throw new Error(`attention: head_dim ${a.headDim} > 256 is not supported`);
   if (a.rope && a.headDim % 2) throw new Error(`attention: rotary needs an even head_dim, got ${a.headDim}`);
+  const entry = step === 'main' && useRows(a) ? 'rows' : step;
   const constants = { ROPE: a.rope ? 1 : 0, MAPS: step === 'main' && a.maps ? 1 : 0 };
   const u = (slot: number) => pass.rt.unused(slot);
   pass.dispatch(
-    pipe(pass, 'attention', step, constants),
+    pipe(pass, 'attention', entry, constants),
     uniforms(
       a.T, a.past, a.nHeads, a.nHeads / a.nKvHeads, a.headDim,
       a.q.stride, a.q.offset, a.k.stride, a.k.offset, a.v.stride, a.v.offset,
       f32(1 / Math.sqrt(a.headDim)), NEG_INF_BITS,
     ),
     [a.q.buf, a.k.buf, a.v.buf, a.rope ?? u(4), a.Z, a.maps?.S ?? u(6), a.maps?.P ?? u(7)],
-    [a.T, a.nHeads],
+    entry === 'rows' ? [Math.ceil((a.T * a.nHeads) / 64)] : [a.T, a.nHeads],
   );
 }
