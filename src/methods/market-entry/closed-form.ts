@@ -1,16 +1,21 @@
 // Deterministic equivalents of the ridge risk for α-mixture labels (the paper's Marchenko–Pastur step).
 //
-// Ridge: β̂ = (Σ̂ + λI)⁻¹ (1/N) Σ_k x_k y_k, Σ̂ = XᵀX/N. A fraction α of labels is y = ⟨β₁,x⟩, the rest y = ⟨β₂,x⟩.
-// With β_α = αβ₁ + (1−α)β₂ and Δ = β₁ − β₂, every label is y_k = ⟨β_α, x_k⟩ + s_k⟨Δ, x_k⟩ with s_k = 1−α or −α.
-// s_k is independent of x_k with mean 0, so ε_k = s_k⟨Δ,x_k⟩ has E[ε_k | x_k] = 0: it is label noise (heteroscedastic,
-// E[ε²|x] = α(1−α)⟨Δ,x⟩²) that is uncorrelated with every function of x. To leading order it acts like independent
-// noise of variance σ² = α(1−α) E‖Δ‖²_Σ (the x-dependence of its variance enters at relative order 1/d_eff; the Monte
-// Carlo in montecarlo.ts checks this). Then, with κ solving λ = κ(1 − df₁(κ)/N):
-//   E‖β̂ − β_α‖²_Σ ≈ [κ² β_αᵀΣ(Σ+κ)⁻²β_α + σ² df₂/N] / (1 − df₂/N)       (bias + variance, both inflated)
-//   E[β̂] − β_α ≈ −κ(Σ+κ)⁻¹β_α                                               (first-order equivalent)
-//   L_j = E‖β̂ − β_α‖²_Σ + 2E⟨β̂ − β_α, β_α − β_j⟩_Σ + ‖β_α − β_j‖²_Σ.
+// Ridge: β̂ = (Σ̂ + λI)⁻¹ (1/N) Σ_k x_k y_k, Σ̂ = XᵀX/N = Σ̂₁ + Σ̂₂ (rows labelled by β₁, by β₂). n₁ = αN labels are
+// ⟨β₁,x⟩, the rest ⟨β₂,x⟩. With β_α = αβ₁ + (1−α)β₂, Δ = β₁ − β₂ and R = (Σ̂ + λ)⁻¹:
+//   β̂ − β_α = −λRβ_α + R M Δ,   M = (1/N) Σ_k s_k x_k x_kᵀ,   s_k = 1−α (group 1) or −α (group 2).
+// Rows are exchangeable, so given Σ̂ the split is a uniform random subset: E[M | Σ̂] = 0 (no bias–noise cross term,
+// and E β̂ − β_α = −λRβ_α exactly), E s_k² = α(1−α), E s_k s_l = −α(1−α)/(N−1). The "noise" R M Δ is the label
+// mismatch ε_k = s_k⟨Δ,x_k⟩; it is heteroscedastic (its size moves with x_k along ΣΔ). By leave-one-out
+// (R x_k = R₋ₖx_k/(1+h_k)) and Isserlis, E[(x_kᵀΔ)² x_kᵀBx_k] = ΔᵀΣΔ tr(BΣ) + 2ΔᵀΣBΣΔ, which gives, with κ solving
+// λ = κ(1 − df₁(κ)/N), Q = 1/(1 − df₂/N) and the usual equivalent λ²RAR ≍ κ²(Σ+κ)⁻¹A(Σ+κ)⁻¹ + κ²Q tr(AΣ(Σ+κ)⁻²)/N·Σ(Σ+κ)⁻²:
+//   bias      κ²Q β_αᵀΣ(Σ+κ)⁻²β_α
+//   noise     α(1−α)/(N−1) · { Q [ΔᵀΣΔ df₂ + 2 ΔᵀΣ³(Σ+κ)⁻²Δ] − Δᵀ(I−λR)Σ(I−λR)Δ }
+//             (the first part is the homoscedastic σ² df₂/N with σ² = α(1−α)‖Δ‖²_Σ plus the Isserlis term, relative
+//             size ≤ 2/df₂; the second is the fixed-split anticorrelation; both vanish relative to σ² df₂ as df₂ grows)
+//   L_j = bias + noise + 2E⟨β̂ − β_α, β_α − β_j⟩_Σ + ‖β_α − β_j‖²_Σ,  E[β̂] − β_α ≍ −κ(Σ+κ)⁻¹β_α.
 // Averaging over the prior (per direction: E β_α² = (1 − α(1−α)d) m, E β_α Δ = (2α−1)(1−ρ) m, E Δ² = d m with
-// d = 2(1−ρ)) makes L₁ and L₂ quadratics in α for fixed (N, κ), which firm.ts exploits.
+// d = 2(1−ρ)) makes L₁ and L₂ quadratics in α for fixed (N, κ), which firm.ts exploits. The Monte Carlo
+// (montecarlo.ts) checks all of this, including the two 1/df corrections.
 
 import type { Spectrum } from './model';
 
@@ -23,6 +28,8 @@ export interface SpectralSums {
   B1: number;
   /** B₂ = Σ κ²λm/(λ+κ)²: the squared bias */
   B2: number;
+  /** C₃ = Σ λ³m/(λ+κ)²: the noise's correlation with the design (Isserlis term) */
+  C3: number;
 }
 
 export function spectralSums(spec: Spectrum, kappa: number): SpectralSums {
@@ -31,6 +38,7 @@ export function spectralSums(spec: Spectrum, kappa: number): SpectralSums {
   let df2 = 0;
   let B1 = 0;
   let B2 = 0;
+  let C3 = 0;
   for (let q = 0; q < lam.length; q++) {
     const den = lam[q] + kappa;
     const r = lam[q] / den;
@@ -40,6 +48,7 @@ export function spectralSums(spec: Spectrum, kappa: number): SpectralSums {
     df2 += wq * r * r;
     B1 += wq * lm[q] * s;
     B2 += wq * lm[q] * s * s;
+    C3 += wq * lm[q] * r * r;
   }
   if (spec.xEnd < Infinity) {
     // Far tail: λ ≪ κ there, so r ≈ λ/κ and s ≈ 1; integrate the leading terms of x^(−p) analytically.
@@ -50,8 +59,9 @@ export function spectralSums(spec: Spectrum, kappa: number): SpectralSums {
     const t = Math.pow(X, -gamma - delta) / (gamma + delta);
     B1 += t;
     B2 += t;
+    C3 += Math.pow(X, -2 - 3 * gamma - delta) / ((2 + 3 * gamma + delta) * kappa * kappa);
   }
-  return { df1, df2, B1, B2 };
+  return { df1, df2, B1, B2, C3 };
 }
 
 /** Effective dimension df₁(κ) only (cheaper; used to find the interpolation threshold). */
@@ -102,6 +112,17 @@ export function kappaOf(spec: Spectrum, lambda: number, N: number): number {
   return Math.exp(0.5 * (lo + hi));
 }
 
+/**
+ * v₀: the mixture-noise term per unit α(1−α)·d, i.e. noise = α(1−α) d v₀ after averaging Δ over the prior:
+ * v₀ = { Q (S df₂ + 2C₃) − (S − 2B₁ + Q B₂) } / (N − 1).
+ */
+export function noisePerUnit(spec: Spectrum, N: number, sums: SpectralSums): number {
+  if (!(N > 1)) throw new RangeError(`market-entry: N = ${N} must exceed 1 (a label split needs two samples)`);
+  const Q = 1 / (1 - sums.df2 / N);
+  const S = spec.S;
+  return (Q * (S * sums.df2 + 2 * sums.C3) - (S - 2 * sums.B1 + Q * sums.B2)) / (N - 1);
+}
+
 /** Coefficients [c0, c1, c2] of L(α) = c0 + c1 α + c2 α². */
 export type Quadratic = [number, number, number];
 
@@ -117,11 +138,10 @@ export function lossQuadratics(spec: Spectrum, N: number, kappa: number): LossQu
   const { df2, B1, B2 } = sums;
   const S = spec.S;
   const d = 2 * (1 - spec.params.rho);
-  const T = df2 / N;
-  const Q = 1 / (1 - T);
-  // Shared part E‖β̂ − β_α‖²_Σ = Q[B₂ + α(1−α) d (S T − B₂)]: the α(1−α) d S is the mixture noise σ².
+  const Q = 1 / (1 - df2 / N);
+  // Shared part E‖β̂ − β_α‖²_Σ = Q B₂ + α(1−α) d (v₀ − Q B₂) (the −Q B₂ is a(α) = 1 − α(1−α)d in the bias).
   const b0 = Q * B2;
-  const b1 = Q * d * (S * T - B2);
+  const b1 = d * (noisePerUnit(spec, N, sums) - Q * B2);
   const b2 = -b1;
   return {
     L1: [b0 + d * (S - B1), b1 + d * (3 * B1 - 2 * S), b2 + d * (S - 2 * B1)],
@@ -139,9 +159,9 @@ export const evalQuadratic = (c: Quadratic, a: number) => c[0] + a * (c[1] + a *
 export function lossesFromSums(spec: Spectrum, N: number, sums: SpectralSums, alpha: number): { L1: number; L2: number } {
   const S = spec.S;
   const d = 2 * (1 - spec.params.rho);
-  const T = sums.df2 / N;
+  const Q = 1 / (1 - sums.df2 / N);
   const u = alpha * (1 - alpha);
-  const shared = (sums.B2 + u * d * (S * T - sums.B2)) / (1 - T);
+  const shared = Q * sums.B2 + u * d * (noisePerUnit(spec, N, sums) - Q * sums.B2);
   const c = 2 * alpha - 1;
   const beta = 1 - alpha;
   return {
