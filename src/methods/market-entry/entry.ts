@@ -25,7 +25,9 @@ export function incumbentLoss(spec: Spectrum, NI: number, tauI: number): number 
   return optimiseFirm(spec, NI, tauI).L1;
 }
 
-export const N_MIN = 1;
+/** smallest sample size considered: a label split needs two samples */
+export const N_MIN = 2;
+export const LOG10_N_MIN = Math.log10(N_MIN);
 export const N_MAX = 1e30;
 const BISECT_STEPS = 60;
 const BISECT_TOL = 1e-7; // in ln N: far below what a one-decade slope fit can resolve
@@ -47,11 +49,11 @@ export interface EntryResult {
   NE: number;
   /** incumbent's optimised L₁ that the entrant has to match */
   target: number;
-  /** true when N_E* is at the floor N = 1 (the entrant matches with a single sample or less) */
+  /** true when N_E* is at the floor N_MIN (the entrant matches with the smallest sample) */
   atFloor: boolean;
 }
 
-/** N_E* for one incumbent loss level, bracketing by factors of 10 from N = 1. */
+/** N_E* for one incumbent loss level, bracketing by factors of 10 from N = N_MIN. */
 export function entryThreshold(spec: Spectrum, target: number, tauE: number): EntryResult {
   if (limitLoss(spec, tauE).L1 >= target) return { NE: Infinity, target, atFloor: false };
   if (optimiseFirm(spec, N_MIN, tauE).L1 <= target) return { NE: N_MIN, target, atFloor: true };

@@ -6,7 +6,7 @@
 // Regime 1 (≈ N^−ν, no trade-off yet) is the decade [N_b/10^1.5, N_b/10^0.5]; regime 2 (≈ N^−ν/(ν+1), the mixed labels
 // act as noise of variance α(1−α)E‖β₁−β₂‖²_Σ) is the decade centred at √(N_b·N_∞); regime 3 (→ 0) is [10² N_∞, 10³ N_∞].
 
-import { entryThresholdFromCurve, logGrid, lossCurve, type CurvePoint } from './entry';
+import { entryThresholdFromCurve, LOG10_N_MIN, logGrid, lossCurve, N_MIN, type CurvePoint } from './entry';
 import { limitLoss, optimiseFirm } from './firm';
 import { nu, type Spectrum } from './model';
 import { localSlopes, windowSlope, type Window } from './slopes';
@@ -14,11 +14,11 @@ import { localSlopes, windowSlope, type Window } from './slopes';
 export const REGIME_NAMES = ['before the constraint binds', 'constraint binds, finite-sample', 'infinite-data plateau'] as const;
 const POINTS_PER_WINDOW = 9;
 
-/** Bisection on log10 N ∈ [0, 30] for the first N where pred(N) holds (pred assumed monotone). */
+/** Bisection on log10 N ∈ [log10 N_MIN, 30] for the first N where pred(N) holds (pred assumed monotone). */
 function firstN(pred: (N: number) => boolean): number {
-  if (pred(1)) return 1;
+  if (pred(N_MIN)) return N_MIN;
   if (!pred(1e30)) return Infinity;
-  let a = 0;
+  let a = LOG10_N_MIN;
   let b = 30;
   while (b - a > 1e-4) {
     const m = 0.5 * (a + b);
@@ -77,7 +77,7 @@ export function lossScaling(spec: Spectrum, tau: number, perDecade = 8): LossSca
   const plateau = plateauOnset(spec, tau);
   const windows = regimeWindows(onset, plateau);
   const top = Number.isFinite(plateau) ? Math.log10(plateau) + 3.5 : Number.isFinite(onset) ? Math.log10(onset) + 8 : 12;
-  const log10N = logGrid(0, Math.min(30, Math.max(6, top)), perDecade);
+  const log10N = logGrid(LOG10_N_MIN, Math.min(30, Math.max(6, top)), perDecade);
   const curve = lossCurve(spec, tau, log10N);
   const logL = curve.map((p) => Math.log10(p.L1));
   const localExponent = localSlopes(log10N, logL).map((s) => -s);
@@ -117,12 +117,12 @@ export function entryScaling(spec: Spectrum, tauI: number, tauE: number, incumbe
   let hiE = 6;
   let probe = optimiseFirm(spec, 10 ** hiE, tauE).L1;
   while (probe > G && hiE < 30) probe = optimiseFirm(spec, 10 ** ++hiE, tauE).L1;
-  const entrantCurve = lossCurve(spec, tauE, logGrid(0, hiE, 10));
+  const entrantCurve = lossCurve(spec, tauE, logGrid(LOG10_N_MIN, hiE, 10));
   const neFor = (logNI: number) => {
     const target = optimiseFirm(spec, 10 ** logNI, tauI).L1;
     return { target, NE: entryThresholdFromCurve(spec, target, tauE, entrantCurve).NE };
   };
-  const log10NI = logGrid(0, incumbent.log10N[incumbent.log10N.length - 1], perDecade);
+  const log10NI = logGrid(LOG10_N_MIN, incumbent.log10N[incumbent.log10N.length - 1], perDecade);
   const rows = log10NI.map(neFor);
   const NE = rows.map((r) => r.NE);
   const localSlope = localSlopes(log10NI, NE.map(Math.log10), 0.35);
