@@ -59,12 +59,13 @@ export async function marketEntryCommand(args: Args, gpu: Gpu | null) {
       device: gpu ? 'webgpu' : 'cpu (float64 reference; no GPU given)',
     };
   }
+  const { nu, loss_exponents, entry_slopes, ...rest } = summary;
   return {
-    nu: summary.nu,
-    loss_exponents: summary.loss_exponents,
-    entry_slopes: summary.entry_slopes,
+    nu,
+    loss_exponents,
+    entry_slopes,
     mc_vs_closed_form_max_rel_err: mc ? Number(mc.max_rel_err.toPrecision(3)) : null,
-    ...summary,
+    ...rest,
     monte_carlo: mc,
   };
 }
