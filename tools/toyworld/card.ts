@@ -1,0 +1,45 @@
+// Measures a trained model with the LatentLab engine and writes its model card:
+//   node --import tsx tools/toyworld/card.ts --model public/models/toy-s --name toy-s [--n 200] [--seed 2026]
+// Reads training.json (written by train.py), evaluates every family on fresh held-out items through the WGSL engine,
+// and writes eval.json + MODEL_CARD.md next to the weights.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeGpu, closeGpu } from '../../src/gpu/node';
+import { Model } from '../../src/engine/model';
+import { folderFiles } from '../../src/engine/files-node';
+import { EVAL_FAMILIES, EvalFamily, WordTokenizer, evaluateFamily, buildWorld, DEFAULT_WORLD_SEED } from '../../src/toyworld/index';
+import { engineScorer } from '../../src/toyworld/engine-scorer';
+import { vocabFromTokenizerJson } from '../../src/cli/toyworld';
+import { renderCard, CardEval } from './card-text';
+
+const arg = (k: string, d: string) => (process.argv.includes(`--${k}`) ? process.argv[process.argv.indexOf(`--${k}`) + 1] : d);
+const dir = arg('model', 'public/models/toy-s');
+const name = arg('name', 'toy-s');
+const n = Number(arg('n', '200'));
+const seed = Number(arg('seed', '2026'));
+const notes = arg('notes', '');
+
+const tok = new WordTokenizer(vocabFromTokenizerJson(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'))));
+const model = await Model.load(await nodeGpu(), folderFiles(dir));
+const scorer = engineScorer(model);
+const world = buildWorld(DEFAULT_WORLD_SEED);
+const evals: CardEval[] = [];
+const runs: [string, EvalFamily, object][] = [
+  ...EVAL_FAMILIES.map((f) => [f, f, {}] as [string, EvalFamily, object]),
+  ['binding (held-out paraphrase style)', 'binding', { binding: { style: 'held-out' } }],
+  ['binding (4 entities)', 'binding', { binding: { minEntities: 4, maxEntities: 4 } }],
+  ['binding (prompt injection: true attribute)', 'binding', { binding: { inject: true } }],
+];
+for (const [label, family, opts] of runs) {
+  const t = Date.now();
+  const r = await evaluateFamily(family, n, seed, tok, scorer, world, opts);
+  evals.push({ label, family, n, seed, accuracy: r.accuracy, stderr: r.stderr });
+  console.log(`${label}: ${r.accuracy.toFixed(3)} ± ${r.stderr.toFixed(3)} (${((Date.now() - t) / 1000).toFixed(0)} s)`);
+}
+model.dispose();
+await closeGpu();
+const training = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8'));
+const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+writeFileSync(join(dir, 'eval.json'), JSON.stringify({ engine: 'LatentLab WGSL engine (Node, Dawn)', evals }, null, 2));
+writeFileSync(join(dir, 'MODEL_CARD.md'), renderCard(name, config, training, evals, notes ? readFileSync(notes, 'utf8') : ''));
+console.log(`wrote ${dir}/MODEL_CARD.md`);

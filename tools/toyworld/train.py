@@ -1,0 +1,165 @@
+"""Trains a toy-world Llama from the data written by make-data.ts and exports it in HF layout.
+
+  /usr/bin/python3 tools/toyworld/train.py --size s --data tools/toyworld/runs/data --run tools/toyworld/runs/toy-s \
+      --steps 3000 [--resume] [--export public/models/toy-s]
+"""
+import argparse, json, os, sys, time
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import Llama, n_params  # noqa: E402
+from export import export_model  # noqa: E402
+from evaluate import evaluate  # noqa: E402
+
+SIZES = {
+    "s": dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=8, intermediate_size=384),
+    "m": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=8, intermediate_size=640),
+}
+STREAMS = ["binding-1", "binding-2", "binding-3", "binding-4", "implications", "persona", "arithmetic", "sentiment", "judgement"]
+OTHERS = {"implications": 0.16, "persona": 0.1, "arithmetic": 0.08, "sentiment": 0.03, "judgement": 0.06}
+BINDING_SHARE = 1.0 - sum(OTHERS.values())
+
+
+def mixture(progress):
+    """Stream weights at a point of training: binding at a high rate, with a 1 → 2 → 3–4 entity curriculum."""
+    if progress < 0.08:
+        b = {"binding-1": 0.6, "binding-2": 0.4, "binding-3": 0.0, "binding-4": 0.0}
+    elif progress < 0.25:
+        b = {"binding-1": 0.15, "binding-2": 0.5, "binding-3": 0.25, "binding-4": 0.1}
+    else:
+        b = {"binding-1": 0.05, "binding-2": 0.35, "binding-3": 0.35, "binding-4": 0.25}
+    w = {k: v * BINDING_SHARE for k, v in b.items()}
+    w.update(OTHERS)
+    return w
+
+
+def load_data(d, seq_len):
+    data = {}
+    for s in STREAMS:
+        ids = np.fromfile(os.path.join(d, f"{s}.ids.bin"), dtype=np.uint16).reshape(-1, seq_len)
+        w = np.fromfile(os.path.join(d, f"{s}.w.bin"), dtype=np.uint8).reshape(-1, seq_len)
+        data[s] = (torch.from_numpy(ids.astype(np.int64)), torch.from_numpy(w.astype(np.int64)))
+    return data
+
+
+def batch(data, weights, bsz, gen, bos):
+    names = list(weights)
+    p = torch.tensor([weights[n] for n in names])
+    pick = torch.multinomial(p, bsz, replacement=True, generator=gen)
+    ids, ws = [], []
+    for i in pick.tolist():
+        a, w = data[names[i]]
+        r = torch.randint(len(a), (1,), generator=gen).item()
+        ids.append(a[r])
+        ws.append(w[r])
+    ids, ws = torch.stack(ids), torch.stack(ws)
+    seg = torch.cumsum(ids == bos, dim=1)  # packed documents: attend within a document only
+    idx = torch.arange(ids.shape[1]).expand_as(ids)
+    start = torch.where(ids == bos, idx, torch.zeros_like(idx)).cummax(dim=1).values
+    return ids, ws, seg, idx - start
+
+
+def tokens_seen(data, steps, planned, bsz, pad):
+    """Expected non-pad tokens drawn per stream: the mixture schedule times each stream's mean row fill."""
+    fill = {s: (a != pad).sum().item() / len(a) for s, (a, _) in data.items()}
+    seen = {s: 0.0 for s in data}
+    for st in range(steps):
+        for s, w in mixture(st / planned).items():
+            seen[s] += bsz * w * fill[s]
+    return {s: int(v) for s, v in seen.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", choices=SIZES, required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--context-weight", type=float, default=0.1, help="loss weight of non-answer tokens")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--ckpt-minutes", type=float, default=3.0)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--export", default=None, help="export the final model to this folder")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--export-only", action="store_true", help="load the checkpoint, evaluate it fully and export it")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.run, exist_ok=True)
+    stats = json.load(open(os.path.join(args.data, "stats.json")))
+    tok = json.load(open(os.path.join(args.data, "tokenizer.json")))["model"]["vocab"]
+    bos, pad = tok["<bos>"], tok["<pad>"]
+    cfg = dict(SIZES[args.size], vocab_size=stats["vocabSize"], num_key_value_heads=SIZES[args.size]["num_attention_heads"],
+               rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True, max_position_embeddings=stats["len"])
+    torch.manual_seed(args.seed)
+    model = Llama(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.05)
+    gen = torch.Generator().manual_seed(args.seed + 1)
+    step, elapsed, history = 0, 0.0, []
+    ckpt_path = os.path.join(args.run, "ckpt.pt")
+    if (args.resume or args.export_only) and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        gen.set_state(ck["gen"])
+        step, elapsed, history = ck["step"], ck["elapsed"], ck["history"]
+        print(f"resumed at step {step}", flush=True)
+    print(f"params {n_params(model)} cfg {cfg}", flush=True)
+    data = load_data(args.data, stats["len"])
+    evalsets = json.load(open(os.path.join(args.data, "eval.json")))
+
+    def save():
+        torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), gen=gen.get_state(), step=step, elapsed=elapsed,
+                        history=history, cfg=cfg, args=vars(args)), ckpt_path + ".tmp")
+        os.replace(ckpt_path + ".tmp", ckpt_path)
+
+    last_ckpt, t0, ema = time.time(), time.time() - elapsed, None
+    if args.export_only:
+        history.append(dict(step=step, minutes=round(elapsed / 60, 2), loss=history[-1]["loss"] if history else None,
+                            **evaluate(model, evalsets, bos, pad)))
+        print("eval", json.dumps(history[-1]), flush=True)
+        args.steps = step
+    while step < args.steps:
+        progress = step / args.steps
+        lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * progress)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ids, ws, seg, pos = batch(data, mixture(progress), args.batch, gen, bos)
+        logits = model(ids[:, :-1], pos[:, :-1], seg[:, :-1])
+        tgt_w = ws[:, 1:].float()
+        weight = torch.where(tgt_w == 2, torch.ones_like(tgt_w), tgt_w * args.context_weight)  # 1 → context weight, 0 → pad
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none")
+        loss = (ce * weight.reshape(-1)).sum() / weight.sum()
+        ans = (ce * (tgt_w.reshape(-1) == 2)).sum() / (tgt_w == 2).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        elapsed = time.time() - t0
+        ema = ans.item() if ema is None else 0.98 * ema + 0.02 * ans.item()
+        if step % 50 == 0:
+            print(f"step {step} loss {loss.item():.4f} answer_ce {ema:.4f} lr {lr:.2e} {elapsed/60:.1f} min", flush=True)
+        if step % args.eval_every == 0 or step == args.steps:
+            acc = evaluate(model, evalsets, bos, pad, n=100 if step < args.steps else None,
+                           families=None if step == args.steps else ["binding", "implications", "persona", "judgement"])
+            history.append(dict(step=step, minutes=round(elapsed / 60, 2), loss=round(loss.item(), 4), answer_ce=round(ema, 4), **acc))
+            print("eval", json.dumps(history[-1]), flush=True)
+        if time.time() - last_ckpt > args.ckpt_minutes * 60 or step == args.steps:
+            save()
+            last_ckpt = time.time()
+    if args.export:
+        info = dict(steps=step, minutes=round(elapsed / 60, 1), batch=args.batch, seq_len=stats["len"], lr=args.lr,
+                    context_weight=args.context_weight, history=history, stats=stats, params=n_params(model),
+                    tokens_seen=tokens_seen(data, step, args.steps if not args.export_only else ck["args"]["steps"], args.batch, pad))
+        export_model(model, cfg, args.export, args.data, info)
+        print(f"exported to {args.export}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
