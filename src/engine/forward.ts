@@ -1,7 +1,10 @@
 // One forward pass of a GPT-2 / Llama / Qwen2 model, recorded into a single command encoder.
 // Reads top to bottom in the order the math happens; every named activation passes through
 // hooks.at() as soon as it exists. Fused kernels keep both their terms hookable: the residual
-// matmuls write the branch output and the new residual, and an edited branch rebuilds the sum.
+// matmuls write the branch output and the new residual (unless a hook edits the branch, when the
+// sum is rebuilt after the edit).
+// With a tape, each layer also records its backward (layers.ts); with a LoRA adapter, each
+// targeted module adds its low-rank delta.
 
 import { Pass, type Runtime } from '../gpu/runtime';
 import * as op from './ops';
@@ -9,7 +12,10 @@ import type { ModelConfig } from './config';
 import type { HookSpec } from './hooks';
 import { HookSession, type ActView } from './hook-session';
 import type { KVCache } from './kv-cache';
+import { Layers } from './layers';
+import { moduleSlices, type LoraAdapter } from './lora';
 import type { RopeTable } from './rope';
+import type { Tape } from './tape';
 import type { Weights } from './weights';
 
 export interface ForwardOptions {
@@ -18,11 +24,12 @@ export interface ForwardOptions {
   logits?: 'all' | 'last' | 'none';
   /** Attend over and append to this cache (generation). */
   cache?: KVCache;
+  lora?: LoraAdapter | null;
 }
 
 export interface ForwardResult {
   logits: Float32Array | null;
-  /** Activations of the 'read' hooks, by hook name. */
+  /** Activations of the 'read' hooks (and gradients of the 'grad' hooks), by hook name. */
   cache: Record<string, Float32Array>;
   /** Dispatches recorded, for the benchmark. */
   dispatches: number;
@@ -43,6 +50,18 @@ export function checkIds(cfg: ModelConfig, ids: number[]): void {
 }
 
 export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
+  const pass = new Pass(m.rt);
+  const hooks = new HookSession(m.cfg, opts.hooks ?? [], pass, ids.length, opts.cache?.length ?? 0, null);
+  const out = record(m, pass, hooks, ids, opts, null);
+  const logits = out ? pass.read(out.buf, out.rows * m.cfg.vocab * 4) : null;
+  const dispatches = pass.dispatches;
+  await pass.submit();
+  if (opts.cache) opts.cache.length += ids.length;
+  return { logits: logits ? await logits : null, cache: await hooks.results(), dispatches };
+}
+
+/** Record the forward into `pass`; returns the logits buffer ([rows, vocab]) unless logits are 'none'. */
+export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: number[], opts: ForwardOptions, tape: Tape | null): { buf: GPUBuffer; rows: number } | null {
   const { rt, cfg, w } = m;
   checkIds(cfg, ids);
   const kv = opts.cache;
@@ -51,9 +70,8 @@ export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions
   if (kv && past + T > kv.capacity) throw new Error(`KV cache holds ${kv.capacity} positions; ${past + T} needed`);
   if (cfg.arch === 'gpt2' && past + T > cfg.maxPositions) throw new Error(`GPT-2 has ${cfg.maxPositions} positions; ${past + T} requested`);
   const rope = m.rope?.covering(past + T) ?? null;
+  const L = new Layers(pass, cfg, tape, opts.lora ?? null);
 
-  const pass = new Pass(rt);
-  const hooks = new HookSession(cfg, opts.hooks ?? [], pass, T, past);
   const buf = (floats: number) => pass.scratchBuffer(floats * 4);
   const upload = (data: Uint32Array) => {
     const b = pass.scratchBuffer(data.byteLength);
@@ -69,9 +87,8 @@ export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions
   const kvDim = cfg.nKvHeads * dh;
   const qkvDim = qDim + 2 * kvDim;
   const upDim = cfg.gatedMlp ? 2 * I : I;
-  const layernorm = cfg.norm === 'layernorm';
 
-  // Embeddings.
+  // Embeddings (their tables are not trained: gradients stop at hook_embed / hook_pos_embed).
   const embed = buf(T * D);
   op.gather(pass, upload(Uint32Array.from(ids)), w.embed, embed, T, D, cfg.vocab);
   hooks.at('hook_embed', rows(embed, D));
@@ -81,7 +98,7 @@ export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions
     op.gather(pass, upload(Uint32Array.from({ length: T }, (_, t) => past + t)), w.posEmbed, pos, T, D, cfg.maxPositions);
     hooks.at('hook_pos_embed', rows(pos, D));
     resid = buf(T * D);
-    op.add(pass, embed, pos, resid, T * D);
+    L.add(embed, pos, resid, T * D, -1);
   }
 
   for (let i = 0; i < cfg.nLayers; i++) {
@@ -91,10 +108,10 @@ export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions
 
     // Attention.
     const ln1 = buf(T * D);
-    op.normalize(pass, resid, ln1, T, D, cfg.normEps, layernorm);
+    L.normalize(resid, ln1, T, i);
     hooks.at(h('ln1.hook_normalized'), rows(ln1, D));
     const qkv = buf(T * qkvDim);
-    op.linear(pass, { A: ln1, M: T, K: D, W: b.qkv.w, N: qkvDim, C: qkv, bias: b.qkv.b ?? undefined, affine: b.ln1 });
+    L.linear({ A: ln1, M: T, w: b.qkv, affine: b.ln1, C: qkv, modules: moduleSlices(cfg, 'qkv', i) }, i);
     hooks.at(h('attn.hook_q'), rows(qkv, qkvDim, 0));
     hooks.at(h('attn.hook_k'), rows(qkv, qkvDim, qDim));
     hooks.at(h('attn.hook_v'), rows(qkv, qkvDim, qDim + kvDim));
@@ -113,6 +130,7 @@ export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions
     const scoresName = h('attn.hook_attn_scores');
     const patternName = h('attn.hook_pattern');
     if (hooks.has(scoresName) || hooks.has(patternName)) {
+      if (tape && (hooks.edits(scoresName) || hooks.edits(patternName))) throw new Error('gradients through edited attention scores or patterns are not supported');
       const mapSize = H * T * (past + T);
       att.maps = { S: buf(mapSize), P: buf(mapSize) };
       const map = (x: GPUBuffer) => rows(x, 0);
@@ -124,54 +142,54 @@ export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions
         hooks.at(patternName, map(att.maps.P));
         op.attention(pass, att, 'attend_pattern');
       } else {
-        op.attention(pass, att);
+        L.attention(att, qkvDim, i);
         hooks.at(scoresName, map(att.maps.S));
         hooks.at(patternName, map(att.maps.P));
       }
     } else {
-      op.attention(pass, att);
+      L.attention(att, qkvDim, i);
     }
     hooks.at(h('attn.hook_z'), rows(z, qDim));
     const attnOut = buf(T * D);
     const mid = buf(T * D);
-    op.linear(pass, { A: z, M: T, K: qDim, W: b.o.w, N: D, C: attnOut, bias: b.o.b ?? undefined, residual: { res: resid, R: mid } });
-    if (hooks.at(h('hook_attn_out'), rows(attnOut, D))) op.add(pass, resid, attnOut, mid, T * D);
+    // An edited (or differentiated) branch output cannot use the fused residual: the sum is rebuilt after the hook.
+    const editAttn = hooks.separate(h('hook_attn_out'));
+    L.linear({ A: z, M: T, w: b.o, C: attnOut, residual: editAttn ? undefined : { res: resid, R: mid }, modules: moduleSlices(cfg, 'o', i) }, i);
+    hooks.at(h('hook_attn_out'), rows(attnOut, D));
+    if (editAttn) L.add(resid, attnOut, mid, T * D, i);
     hooks.at(h('hook_resid_mid'), rows(mid, D));
 
     // MLP.
     const ln2 = buf(T * D);
-    op.normalize(pass, mid, ln2, T, D, cfg.normEps, layernorm);
+    L.normalize(mid, ln2, T, i);
     hooks.at(h('ln2.hook_normalized'), rows(ln2, D));
     const up = buf(T * upDim);
-    op.linear(pass, { A: ln2, M: T, K: D, W: b.up.w, N: upDim, C: up, bias: b.up.b ?? undefined, affine: b.ln2 });
+    L.linear({ A: ln2, M: T, w: b.up, affine: b.ln2, C: up, modules: moduleSlices(cfg, 'up', i) }, i);
     hooks.at(h('mlp.hook_pre'), rows(up, upDim, 0));
     if (cfg.gatedMlp) hooks.at(h('mlp.hook_pre_linear'), rows(up, upDim, I));
     const post = buf(T * I);
-    op.activate(pass, up, post, T, I, cfg.act, cfg.gatedMlp);
+    L.activate(up, post, T, i);
     hooks.at(h('mlp.hook_post'), rows(post, I));
     const mlpOut = buf(T * D);
     const out = buf(T * D);
-    op.linear(pass, { A: post, M: T, K: I, W: b.down.w, N: D, C: mlpOut, bias: b.down.b ?? undefined, residual: { res: mid, R: out } });
-    if (hooks.at(h('hook_mlp_out'), rows(mlpOut, D))) op.add(pass, mid, mlpOut, out, T * D);
+    const editMlp = hooks.separate(h('hook_mlp_out'));
+    L.linear({ A: post, M: T, w: b.down, C: mlpOut, residual: editMlp ? undefined : { res: mid, R: out }, modules: moduleSlices(cfg, 'down', i) }, i);
+    hooks.at(h('hook_mlp_out'), rows(mlpOut, D));
+    if (editMlp) L.add(mid, mlpOut, out, T * D, i);
     hooks.at(h('hook_resid_post'), rows(out, D));
     resid = out;
   }
 
   const lnf = buf(T * D);
-  op.normalize(pass, resid, lnf, T, D, cfg.normEps, layernorm);
+  L.normalize(resid, lnf, T, cfg.nLayers);
   hooks.at('ln_final.hook_normalized', rows(lnf, D));
 
-  const mode = hooks.has('logits') ? 'all' : (opts.logits ?? 'all');
-  let logits: Promise<Float32Array> | null = null;
-  if (mode !== 'none') {
-    const M = mode === 'all' ? T : 1;
-    const out = buf(M * cfg.vocab);
-    op.linear(pass, { A: lnf, aRow0: T - M, M, K: D, W: w.lmHead, N: cfg.vocab, C: out, affine: w.lnFinal });
-    if (mode === 'all') hooks.at('logits', rows(out, cfg.vocab));
-    logits = pass.read(out, M * cfg.vocab * 4);
-  }
-  const dispatches = pass.dispatches;
-  await pass.submit();
-  if (kv) kv.length = past + T;
-  return { logits: logits ? await logits : null, cache: await hooks.results(), dispatches };
+  const mode = hooks.has('logits') || tape ? 'all' : (opts.logits ?? 'all');
+  if (mode === 'none') return null;
+  const M = mode === 'all' ? T : 1;
+  const logits = buf(M * cfg.vocab);
+  const lmHead = { w: w.lmHead, b: null, out: cfg.vocab, in: D };
+  L.linear({ A: lnf, aRow0: T - M, M, w: lmHead, affine: w.lnFinal, C: logits, modules: moduleSlices(cfg, 'lm_head') }, cfg.nLayers);
+  if (mode === 'all') hooks.at('logits', rows(logits, cfg.vocab));
+  return { buf: logits, rows: M };
 }

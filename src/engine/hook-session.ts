@@ -3,9 +3,10 @@
 // reads the buffer. With no hooks, at() is a map lookup that finds nothing.
 
 import type { Pass } from '../gpu/runtime';
-import { edit } from './ops';
+import { edit, type EditArgs } from './ops';
 import type { ModelConfig } from './config';
 import { hookShape, type HookSpec } from './hooks';
+import type { Tape } from './tape';
 
 /** Where an activation lives: rows of `stride` floats, the hook's columns starting at `offset`. */
 export interface ActView {
@@ -24,10 +25,13 @@ export class HookSession {
     private pass: Pass,
     private T: number,
     private past: number,
+    private tape: Tape | null,
   ) {
     for (const s of specs) {
       hookShape(cfg, s.name, T, past + T); // throws on an unknown name
-      if (!['read', 'replace', 'add', 'zero', 'mean'].includes(s.op)) throw new Error(`hook ${s.name}: unknown op "${(s as { op: string }).op}"`);
+      if (!['read', 'grad', 'replace', 'add', 'zero', 'mean'].includes(s.op)) throw new Error(`hook ${s.name}: unknown op "${(s as { op: string }).op}"`);
+      if (s.op === 'grad' && !tape) throw new Error(`hook ${s.name}: 'grad' needs a backward pass (use lossGradients or training)`);
+      if (s.op === 'grad' && hookShape(cfg, s.name, 1).layout === 'map') throw new Error(`hook ${s.name}: gradients of attention scores and patterns are not available`);
       const list = this.byName.get(s.name) ?? [];
       list.push(s);
       this.byName.set(s.name, list);
@@ -39,6 +43,11 @@ export class HookSession {
   }
 
   edits(name: string): boolean {
+    return (this.byName.get(name) ?? []).some((s) => s.op !== 'read' && s.op !== 'grad');
+  }
+
+  /** An edit or a gradient read: either needs the activation apart from any fused sum it feeds. */
+  separate(name: string): boolean {
     return (this.byName.get(name) ?? []).some((s) => s.op !== 'read');
   }
 
@@ -57,6 +66,12 @@ export class HookSession {
         this.reads.push(this.snapshot(name, view, width, isMap, total));
         continue;
       }
+      if (s.op === 'grad') {
+        // Runs during backward, once everything downstream has added its share to the gradient.
+        const tape = this.tape!;
+        this.tape!.record(() => this.reads.push(this.snapshot(`${name}.grad`, { ...view, buf: tape.grad(view.buf) }, width, isMap, total)));
+        continue;
+      }
       const mask = this.masks(s, shape.headDim, mapHeads);
       if (!mask) continue;
       let value = this.pass.rt.unused(2);
@@ -70,7 +85,7 @@ export class HookSession {
         }
         value = this.upload(Float32Array.from(v));
       }
-      edit(this.pass, {
+      const args: EditArgs = {
         X: view.buf,
         T: this.T,
         width,
@@ -84,7 +99,13 @@ export class HookSession {
         coeff: s.op === 'add' ? (s.coeff ?? 1) : 1,
         posMask: mask.pos,
         headMask: mask.head,
-      });
+      };
+      edit(this.pass, args);
+      // Backward of an in-place overwrite: what was overwritten gets no gradient. Adding passes it through.
+      if (this.tape && s.op !== 'add') {
+        const tape = this.tape;
+        tape.record(() => edit(this.pass, { ...args, X: tape.grad(view.buf), mode: 'zero' }));
+      }
       edited = true;
     }
     return edited;

@@ -16,6 +16,8 @@ export interface HookShape {
 export type HookOp =
   /** Copy the activation out (returned in the result's cache). */
   | { op: 'read' }
+  /** Copy out the loss's gradient with respect to this activation (returned as "<name>.grad"; needs a backward pass). */
+  | { op: 'grad' }
   /**
    * Overwrite with `value`: either a full activation ([T × width]) or one row ([width]) broadcast over positions.
    * Attention maps ([heads, T, Tk]) take the full map only.

@@ -5,12 +5,23 @@ import type { Gpu } from '../gpu/device';
 import { Runtime } from '../gpu/runtime';
 import { parseConfig, type ModelConfig } from './config';
 import type { ModelFiles } from './files';
-import { checkIds, forward, type ForwardOptions, type ForwardResult } from './forward';
+import { checkIds, forward, type ForwardOptions, type ForwardResult, type ModelParts } from './forward';
 import type { HookSpec } from './hooks';
 import { KVCache } from './kv-cache';
 import { RopeTable } from './rope';
 import { sample, seededRandom, type SamplingOptions } from './sampler';
-import { Checkpoint, loadWeights, type Weights } from './weights';
+import { Checkpoint, loadWeights, type TensorSource, type Weights } from './weights';
+import { chooseDtype, type MemoryPlan } from './memory-plan';
+import type { WeightDtype } from './quant';
+
+export interface LoadOptions {
+  /** Weight dtype on the GPU; 'auto' (default) picks the most precise that fits the budget. */
+  dtype?: WeightDtype | 'auto';
+  /** Bytes of GPU memory the weights may take (default memory-plan's DEFAULT_BUDGET). */
+  budgetBytes?: number;
+  /** Override the device's largest storage binding (tests exercise row splitting with it). */
+  maxBinding?: number;
+}
 
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
@@ -41,14 +52,35 @@ export class Model {
     readonly label: string,
   ) {}
 
-  static async load(gpu: Gpu, files: ModelFiles): Promise<Model> {
+  static async load(gpu: Gpu, files: ModelFiles, opts: LoadOptions = {}): Promise<Model> {
     const cfgBytes = await files.read('config.json');
     if (!cfgBytes) throw new Error(`${files.label}: config.json is missing`);
     const cfg = parseConfig(new TextDecoder().decode(cfgBytes), `${files.label}/config.json`);
-    const ck = await Checkpoint.read(files);
+    return Model.fromTensors(gpu, cfg, await Checkpoint.read(files), files.label, opts);
+  }
+
+  /** Upload tensors from any source (safetensors, GGUF) after planning the memory they will take. */
+  static fromTensors(gpu: Gpu, cfg: ModelConfig, ck: TensorSource, label: string, opts: LoadOptions = {}): Model {
+    const maxBinding = opts.maxBinding ?? Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+    const plan = chooseDtype(cfg, opts.dtype ?? 'auto', { maxStorageBufferBindingSize: maxBinding, maxBufferSize: maxBinding }, opts.budgetBytes);
     const rt = runtimeFor(gpu);
-    const weights = loadWeights(rt, cfg, ck);
-    return new Model(cfg, rt, weights, cfg.rope ? new RopeTable(rt, cfg) : null, files.label);
+    const weights = loadWeights(rt, cfg, ck, { dtype: plan.dtype, maxBinding });
+    const model = new Model(cfg, rt, weights, cfg.rope ? new RopeTable(rt, cfg) : null, label);
+    model.plan = plan;
+    return model;
+  }
+
+  /** The memory plan the weights were uploaded by (dtype, bytes per tensor, total). */
+  plan!: MemoryPlan;
+
+  get dtype(): WeightDtype {
+    return this.plan.dtype;
+  }
+
+  /** The pieces the trainer and gradient code record into their own passes. */
+  get parts(): ModelParts {
+    this.alive();
+    return { rt: this.rt, cfg: this.config, w: this.weights, rope: this.rope };
   }
 
   /** Bytes of weights on the GPU. */

@@ -1,4 +1,5 @@
-// Elementwise sum: out = a + b. Rebuilds a residual sum after a hook edited one of its terms.
+// Elementwise sum: out = a + b (rebuilds a residual sum after a hook edited one of its terms),
+// and out += a (gradients meeting at a residual sum).
 
 struct Params {
   n: u32,
@@ -13,4 +14,10 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * 65535u * 64u;
   if (i < p.n) { out[i] = a[i] + b[i]; }
+}
+
+@compute @workgroup_size(64)
+fn acc(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * 65535u * 64u;
+  if (i < p.n) { out[i] += a[i]; }
 }

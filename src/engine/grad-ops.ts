@@ -1,0 +1,125 @@
+// Typed launches of the backward kernels (and the strided matmul they share with LoRA), the
+// counterpart of ops.ts. Each function records one dispatch.
+
+import { type Pass, uniforms, f32 } from '../gpu/runtime';
+import { shaders, type ShaderName } from '../shaders';
+import type { Activation } from './config';
+import { grid } from './ops';
+
+function pipe(pass: Pass, name: ShaderName, entry = 'main', constants: Record<string, number> = {}) {
+  return pass.rt.pipeline(name, shaders[name], entry, constants);
+}
+
+/** A matrix inside a buffer: element (r, c) at offset + r * rows + c * cols (strides in floats). */
+export interface Strided {
+  buf: GPUBuffer;
+  offset?: number;
+  rows: number;
+  cols: number;
+}
+
+/** C = beta·C + alpha·A·B with A [M, K], B [K, N], C [M, N], each strided. */
+export function matmulStrided(pass: Pass, M: number, N: number, K: number, A: Strided, B: Strided, C: Strided, alpha = 1, beta = 0): void {
+  pass.dispatch(
+    pipe(pass, 'matmulStrided'),
+    uniforms(M, N, K, A.offset ?? 0, A.rows, A.cols, B.offset ?? 0, B.rows, B.cols, C.offset ?? 0, C.rows, C.cols, f32(alpha), f32(beta)),
+    [A.buf, B.buf, C.buf],
+    [Math.ceil(N / 16), Math.ceil(M / 16)],
+  );
+}
+
+/** dX += the norm's backward for dN (the gradient at the normalised activation). */
+export function normBackward(pass: Pass, X: GPUBuffer, dN: GPUBuffer, dX: GPUBuffer, rows: number, D: number, eps: number, layernorm: boolean): void {
+  pass.dispatch(
+    pipe(pass, 'normBackward', 'main', { LAYERNORM: layernorm ? 1 : 0 }),
+    uniforms(rows, D, f32(eps), 0, 0),
+    [X, dN, pass.rt.unused(3), dX, pass.rt.unused(5)],
+    [Math.ceil(rows / 64)],
+  );
+}
+
+/** Through the prologue affine a = n·g (+b): dN += dA·g; dG (+dB) += Σ_t when the norm is trained. */
+export function affineBackward(pass: Pass, n: GPUBuffer, dA: GPUBuffer, g: GPUBuffer, shift: boolean, dN: GPUBuffer, dG: GPUBuffer | null, rows: number, D: number): void {
+  pass.dispatch(
+    pipe(pass, 'normBackward', 'affine'),
+    uniforms(rows, D, f32(0), shift ? 1 : 0, dG ? 1 : 0),
+    [n, dA, g, dN, dG ?? pass.rt.unused(5)],
+    [Math.ceil(D / 64)],
+  );
+}
+
+/** out = n·g (+b): the matmul's actual input, for the weight gradient. */
+export function applyAffine(pass: Pass, n: GPUBuffer, g: GPUBuffer, shift: boolean, out: GPUBuffer, rows: number, D: number): void {
+  pass.dispatch(pipe(pass, 'normBackward', 'apply'), uniforms(rows, D, f32(0), shift ? 1 : 0, 0), [n, pass.rt.unused(2), g, out, pass.rt.unused(5)], grid(rows * D));
+}
+
+const ACT_CODE: Record<Activation, number> = { silu: 0, gelu_new: 1, gelu: 2, quick_gelu: 3 };
+
+/** dX = activation backward (written, not accumulated: the input feeds only the activation). */
+export function activationBackward(pass: Pass, X: GPUBuffer, dY: GPUBuffer, dX: GPUBuffer, T: number, I: number, act: Activation, gated: boolean): void {
+  pass.dispatch(pipe(pass, 'activationBackward', 'main', { ACT: ACT_CODE[act], GATED: gated ? 1 : 0 }), uniforms(T, I), [X, dY, dX], grid(T * I));
+}
+
+/** out += a. */
+export function accumulate(pass: Pass, a: GPUBuffer, out: GPUBuffer, n: number): void {
+  pass.dispatch(pipe(pass, 'add', 'acc'), uniforms(n), [a, pass.rt.unused(2), out], grid(n));
+}
+
+export interface AttentionBackwardArgs {
+  T: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  qkv: GPUBuffer;
+  stride: number;
+  kOffset: number;
+  vOffset: number;
+  rope: GPUBuffer | null;
+  dZ: GPUBuffer;
+  /** Written: the q, k and v columns of the fused gradient. */
+  dQKV: GPUBuffer;
+}
+
+export function attentionBackward(pass: Pass, a: AttentionBackwardArgs): void {
+  if (a.headDim > 128 || a.headDim % 4) throw new Error(`attention backward needs head_dim ≤ 128 and a multiple of 4, got ${a.headDim}`);
+  const P = pass.scratchBuffer(a.nHeads * a.T * a.T * 4);
+  const dS = pass.scratchBuffer(a.nHeads * a.T * a.T * 4);
+  const u = uniforms(a.T, a.nHeads, a.nHeads / a.nKvHeads, a.headDim, a.stride, a.kOffset, a.vOffset, f32(1 / Math.sqrt(a.headDim)));
+  const bind = [a.qkv, a.rope ?? pass.rt.unused(2), a.dZ, P, dS, a.dQKV];
+  const c = { ROPE: a.rope ? 1 : 0 };
+  pass.dispatch(pipe(pass, 'attentionBackward', 'query_rows', c), u, bind, [Math.ceil((a.T * a.nHeads) / 64)]);
+  pass.dispatch(pipe(pass, 'attentionBackward', 'key_rows', c), u, bind, [Math.ceil((a.T * a.nKvHeads) / 64)]);
+}
+
+/** Per-row cross-entropy (labels < 0 are skipped) and d(mean loss)/d(logits). */
+export function crossEntropy(pass: Pass, logits: GPUBuffer, labels: GPUBuffer, loss: GPUBuffer, dLogits: GPUBuffer, T: number, V: number, counted: number): void {
+  pass.dispatch(pipe(pass, 'crossEntropy'), uniforms(T, V, f32(counted ? 1 / counted : 0)), [logits, labels, loss, dLogits], [T]);
+}
+
+export interface OptimizerArgs {
+  param: GPUBuffer;
+  grad: GPUBuffer;
+  m1: GPUBuffer;
+  m2: GPUBuffer;
+  norms: GPUBuffer;
+  n: number;
+  slot: number;
+  slots: number;
+  step: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  maxNorm: number;
+  gradScale: number;
+}
+
+function optimizerUniforms(o: OptimizerArgs) {
+  return uniforms(o.n, o.slot, o.slots, o.step, f32(o.lr), f32(o.beta1), f32(o.beta2), f32(o.eps), f32(o.weightDecay), f32(o.maxNorm), f32(o.gradScale));
+}
+
+export function optimizerStep(pass: Pass, entry: 'sumsq' | 'clip' | 'adamw' | 'sgd', o: OptimizerArgs): void {
+  const groups: [number, number?] = entry === 'sumsq' || entry === 'clip' ? [1] : grid(o.n);
+  pass.dispatch(pipe(pass, 'optimizer', entry), optimizerUniforms(o), [o.param, o.grad, o.m1, o.m2, o.norms], groups);
+}

@@ -1,0 +1,134 @@
+// The forward's building blocks, each recording its backward on the tape when one is given:
+// a differentiable op is its forward launch followed by the closure that launches its gradient.
+
+import type { Pass } from '../gpu/runtime';
+import * as op from './ops';
+import * as gop from './grad-ops';
+import type { ModelConfig } from './config';
+import type { LoraAdapter, ModuleSlice } from './lora';
+import type { Tape } from './tape';
+import type { Linear as LinearWeights, NormAffine } from './weights';
+
+export interface LinearCall {
+  A: GPUBuffer;
+  M: number;
+  aRow0?: number;
+  w: { w: GPUBuffer; b: GPUBuffer | null; out: number; in: number };
+  affine?: NormAffine;
+  C: GPUBuffer;
+  residual?: { res: GPUBuffer; R: GPUBuffer };
+  /** The HF modules inside this linear, for LoRA. */
+  modules: ModuleSlice[];
+}
+
+export class Layers {
+  constructor(
+    readonly pass: Pass,
+    readonly cfg: ModelConfig,
+    readonly tape: Tape | null,
+    readonly lora: LoraAdapter | null,
+  ) {}
+
+  private buf(floats: number): GPUBuffer {
+    return this.pass.scratchBuffer(floats * 4);
+  }
+
+  /** Record a backward step when taping this layer (layer -1: embeddings, nLayers: the head). */
+  private back(layer: number, step: () => void): void {
+    if (this.tape && layer >= this.tape.fromLayer) this.tape.record(step);
+  }
+
+  linear(c: LinearCall, layer: number): void {
+    const { pass } = this;
+    const K = c.w.in;
+    const N = c.w.out;
+    const loras = c.modules.flatMap((s) => {
+      const m = this.lora?.modules.get(s.name);
+      return m ? [{ s, m }] : [];
+    });
+    // The residual is fused unless a LoRA delta must land in C first.
+    const fuse = c.residual && !loras.length ? c.residual : undefined;
+    op.linear(pass, { A: c.A, M: c.M, K, W: c.w.w, N, C: c.C, aRow0: c.aRow0, bias: c.w.b ?? undefined, affine: c.affine, residual: fuse });
+    const hidden: GPUBuffer[] = [];
+    for (const { s, m } of loras) {
+      const H = this.buf(c.M * m.rank);
+      op.linear(pass, { A: c.A, M: c.M, K, W: m.A, N: m.rank, C: H, aRow0: c.aRow0, affine: c.affine });
+      gop.matmulStrided(pass, c.M, s.width, m.rank, { buf: H, rows: m.rank, cols: 1 }, { buf: m.B, rows: 1, cols: m.rank }, { buf: c.C, offset: s.offset, rows: N, cols: 1 }, m.scale, 1);
+      hidden.push(H);
+    }
+    if (c.residual && !fuse) op.add(pass, c.residual.res, c.C, c.residual.R, c.M * N);
+
+    this.back(layer, () => {
+      if (c.aRow0) throw new Error('training needs logits at every position');
+      const tape = this.tape!;
+      const M = c.M;
+      const dC = tape.grad(c.C);
+      if (c.residual) {
+        const dR = tape.grad(c.residual.R);
+        gop.accumulate(pass, dR, dC, M * N);
+        gop.accumulate(pass, dR, tape.grad(c.residual.res), M * N);
+      }
+      const dW = tape.paramGrad(c.w.w);
+      const trainsLora = loras.some(({ m }) => tape.paramGrad(m.A));
+      // The matmul's real input a = n·g (+b), materialised only when a weight gradient needs it.
+      let input = c.A;
+      if (c.affine && (dW || trainsLora)) {
+        input = this.buf(M * K);
+        gop.applyAffine(pass, c.A, c.affine.buf, c.affine.shift, input, M, K);
+      }
+      // dA: the gradient at the matmul's input (before the affine's backward, if any).
+      const dA = c.affine ? this.buf(M * K) : tape.grad(c.A);
+      gop.matmulStrided(pass, M, K, N, { buf: dC, rows: N, cols: 1 }, { buf: c.w.w, rows: K, cols: 1 }, { buf: dA, rows: K, cols: 1 }, 1, c.affine ? 0 : 1);
+      if (dW) gop.matmulStrided(pass, N, K, M, { buf: dC, rows: 1, cols: N }, { buf: input, rows: K, cols: 1 }, { buf: dW, rows: K, cols: 1 }, 1, 1);
+      loras.forEach(({ s, m }, i) => {
+        const H = hidden[i];
+        const dCs = { buf: dC, offset: s.offset, rows: N, cols: 1 };
+        const dB = tape.paramGrad(m.B);
+        if (dB) gop.matmulStrided(pass, s.width, m.rank, M, { ...dCs, rows: 1, cols: N }, { buf: H, rows: m.rank, cols: 1 }, { buf: dB, rows: m.rank, cols: 1 }, m.scale, 1);
+        const dH = this.buf(M * m.rank);
+        gop.matmulStrided(pass, M, m.rank, s.width, dCs, { buf: m.B, rows: m.rank, cols: 1 }, { buf: dH, rows: m.rank, cols: 1 }, m.scale, 0);
+        const dLA = tape.paramGrad(m.A);
+        if (dLA) gop.matmulStrided(pass, m.rank, K, M, { buf: dH, rows: 1, cols: m.rank }, { buf: input, rows: K, cols: 1 }, { buf: dLA, rows: K, cols: 1 }, 1, 1);
+        gop.matmulStrided(pass, M, K, m.rank, { buf: dH, rows: m.rank, cols: 1 }, { buf: m.A, rows: K, cols: 1 }, { buf: dA, rows: K, cols: 1 }, 1, 1);
+      });
+      if (c.affine) gop.affineBackward(pass, c.A, dA, c.affine.buf, c.affine.shift, tape.grad(c.A), tape.paramGrad(c.affine.buf), M, K);
+    });
+  }
+
+  normalize(X: GPUBuffer, Y: GPUBuffer, rows: number, layer: number): void {
+    const { cfg, pass } = this;
+    const layernorm = cfg.norm === 'layernorm';
+    op.normalize(pass, X, Y, rows, cfg.hidden, cfg.normEps, layernorm);
+    this.back(layer, () => gop.normBackward(pass, X, this.tape!.grad(Y), this.tape!.grad(X), rows, cfg.hidden, cfg.normEps, layernorm));
+  }
+
+  activate(X: GPUBuffer, Y: GPUBuffer, T: number, layer: number): void {
+    const { cfg, pass } = this;
+    op.activate(pass, X, Y, T, cfg.intermediate, cfg.act, cfg.gatedMlp);
+    this.back(layer, () => gop.activationBackward(pass, X, this.tape!.grad(Y), this.tape!.grad(X), T, cfg.intermediate, cfg.act, cfg.gatedMlp));
+  }
+
+  /** out = a + b (GPT-2's token + position embeddings). */
+  add(a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, n: number, layer: number): void {
+    op.add(this.pass, a, b, out, n);
+    this.back(layer, () => {
+      const d = this.tape!.grad(out);
+      gop.accumulate(this.pass, d, this.tape!.grad(a), n);
+      gop.accumulate(this.pass, d, this.tape!.grad(b), n);
+    });
+  }
+
+  attention(a: op.AttentionArgs, qkvDim: number, layer: number): void {
+    op.attention(this.pass, a);
+    this.back(layer, () => {
+      if (a.past) throw new Error('training runs without a KV cache');
+      const tape = this.tape!;
+      gop.attentionBackward(this.pass, {
+        T: a.T, nHeads: a.nHeads, nKvHeads: a.nKvHeads, headDim: a.headDim,
+        qkv: a.q.buf, stride: qkvDim, kOffset: a.k.offset, vOffset: a.v.offset,
+        rope: a.rope, dZ: tape.grad(a.Z), dQKV: tape.grad(a.q.buf),
+      });
+    });
+  }
+}
+

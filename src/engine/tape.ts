@@ -1,0 +1,44 @@
+// The backward tape. Differentiable ops record, right after their forward dispatch, a closure that
+// records their backward dispatches; backward() runs the closures in reverse, in the same Pass.
+// Gradients of activations live in scratch buffers keyed by the activation's buffer (zeroed on first
+// use, then accumulated); gradients of trained parameters live in buffers the trainer owns.
+
+import type { Pass } from '../gpu/runtime';
+
+export class Tape {
+  private steps: (() => void)[] = [];
+  private grads = new Map<GPUBuffer, GPUBuffer>();
+
+  constructor(
+    readonly pass: Pass,
+    /** Trained parameter buffer -> its gradient buffer (accumulated into, never cleared here). */
+    readonly paramGrads: Map<GPUBuffer, GPUBuffer> = new Map(),
+    /** Record backward only for layers ≥ this (nothing below needs a gradient); -1 includes the embeddings. */
+    readonly fromLayer = -1,
+  ) {}
+
+  record(step: () => void): void {
+    this.steps.push(step);
+  }
+
+  /** The gradient buffer of activation `x` (same size), zeroed when first asked for. */
+  grad(x: GPUBuffer): GPUBuffer {
+    let g = this.grads.get(x);
+    if (!g) {
+      g = this.pass.scratchBuffer(x.size);
+      this.pass.clear(g);
+      this.grads.set(x, g);
+    }
+    return g;
+  }
+
+  paramGrad(w: GPUBuffer): GPUBuffer | null {
+    return this.paramGrads.get(w) ?? null;
+  }
+
+  backward(): void {
+    const steps = this.steps;
+    this.steps = [];
+    for (let i = steps.length - 1; i >= 0; i--) steps[i]();
+  }
+}

@@ -1,0 +1,229 @@
+// Training on the GPU: one Pass per optimizer step records, for each sequence of the batch, the
+// forward with a tape, the cross-entropy, and the backward; then the global gradient norm, clipping
+// and the AdamW (or SGD) update. Only the loss and the gradient norm are read back.
+
+import { Pass } from '../gpu/runtime';
+import { record, type ModelParts } from './forward';
+import * as gop from './grad-ops';
+import { HookSession } from './hook-session';
+import type { HookSpec } from './hooks';
+import type { LoraAdapter } from './lora';
+import { Tape } from './tape';
+
+export interface Example {
+  ids: number[];
+  /** Target id per position, -1 where no loss is taken. */
+  labels: number[];
+}
+
+/** Next-token labels for `ids`, counting only predictions of tokens at positions ≥ `from`. */
+export function nextTokenLabels(ids: number[], from = 1): number[] {
+  return ids.map((_, t) => (t + 1 < ids.length && t + 1 >= from ? ids[t + 1] : -1));
+}
+
+export interface TrainOptions {
+  lr: number;
+  optimizer?: 'adamw' | 'sgd';
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  /** Clip the global gradient norm to this (0: no clipping). */
+  maxGradNorm?: number;
+  warmupSteps?: number;
+  schedule?: 'constant' | 'linear' | 'cosine';
+  /** Steps the schedule decays over. */
+  totalSteps?: number;
+}
+
+export interface Param {
+  name: string;
+  buf: GPUBuffer;
+  n: number;
+  grad: GPUBuffer;
+  m1: GPUBuffer;
+  m2: GPUBuffer;
+}
+
+export interface StepResult {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  tokens: number;
+}
+
+/** Learning rate at 1-based step `s`: linear warmup, then constant / linear / cosine decay to 0. */
+export function learningRate(o: TrainOptions, s: number): number {
+  const warm = o.warmupSteps ?? 0;
+  if (s <= warm) return (o.lr * s) / warm;
+  const total = o.totalSteps ?? 0;
+  if (!total || (o.schedule ?? 'constant') === 'constant') return o.lr;
+  const f = Math.min(1, (s - warm) / Math.max(1, total - warm));
+  return o.schedule === 'linear' ? o.lr * (1 - f) : o.lr * 0.5 * (1 + Math.cos(Math.PI * f));
+}
+
+export class Trainer {
+  readonly params: Param[] = [];
+  step = 0;
+  private norms: GPUBuffer;
+
+  constructor(
+    private m: ModelParts,
+    /** Named GPU tensors to train (LoRA A/B, or model weights for full fine-tuning), with their sizes. */
+    trainables: { name: string; buf: GPUBuffer; n: number }[],
+    readonly opts: TrainOptions,
+    private lora: LoraAdapter | null = null,
+  ) {
+    if (!trainables.length) throw new Error('nothing to train: no LoRA modules and no layers chosen');
+    if (!(opts.lr > 0)) throw new Error(`learning rate must be > 0, got ${opts.lr}`);
+    const rt = m.rt;
+    for (const t of trainables) {
+      const zero = () => rt.createStatic(new Float32Array(t.n), `${t.name}.state`);
+      this.params.push({ ...t, grad: zero(), m1: zero(), m2: zero() });
+    }
+    this.norms = rt.createStatic(new Float32Array(this.params.length + 2));
+  }
+
+  /** The lowest layer holding a trained tensor: backward stops there. */
+  private fromLayer(): number {
+    const layers = this.params.map((p) => /(?:layers|\.h)\.(\d+)\./.exec(p.name)).map((x) => (x ? Number(x[1]) : this.m.cfg.nLayers));
+    return Math.min(...layers);
+  }
+
+  /** One optimizer step over `batch` (gradients accumulated over its sequences). */
+  async train(batch: Example[]): Promise<StepResult> {
+    if (!batch.length) throw new Error('empty batch');
+    const { rt, cfg } = this.m;
+    const pass = new Pass(rt);
+    for (const p of this.params) pass.clear(p.grad);
+    const grads = new Map(this.params.map((p) => [p.buf, p.grad]));
+    const losses: Promise<Float32Array>[] = [];
+    let tokens = 0;
+    for (const ex of batch) {
+      const counted = checkExample(cfg.vocab, ex);
+      tokens += ex.ids.length;
+      const tape = new Tape(pass, grads, this.fromLayer());
+      const hooks = new HookSession(cfg, [], pass, ex.ids.length, 0, tape);
+      const logits = record(this.m, pass, hooks, ex.ids, { lora: this.lora }, tape)!;
+      losses.push(this.crossEntropy(pass, tape, logits.buf, ex, counted));
+      tape.backward();
+    }
+    this.step++;
+    const lr = learningRate(this.opts, this.step);
+    const o = this.opts;
+    const common = {
+      norms: this.norms, slots: this.params.length, step: this.step, lr,
+      beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0,
+      maxNorm: o.maxGradNorm ?? 0, gradScale: 1 / batch.length,
+    };
+    this.params.forEach((p, slot) => gop.optimizerStep(pass, 'sumsq', { ...common, ...p, n: p.n, slot, param: p.buf }));
+    const first = this.params[0];
+    gop.optimizerStep(pass, 'clip', { ...common, ...first, n: first.n, slot: 0, param: first.buf });
+    const norm = pass.read(this.norms, (this.params.length + 2) * 4);
+    this.params.forEach((p, slot) => gop.optimizerStep(pass, o.optimizer === 'sgd' ? 'sgd' : 'adamw', { ...common, ...p, n: p.n, slot, param: p.buf }));
+    await pass.submit();
+    const perSeq = await Promise.all(losses);
+    const loss = perSeq.reduce((a, l) => a + l[0], 0) / batch.length;
+    const gradNorm = (await norm)[this.params.length + 1];
+    return { step: this.step, loss, gradNorm, lr, tokens };
+  }
+
+  /** Mean loss of each example without training (evaluation). */
+  async loss(batch: Example[]): Promise<number[]> {
+    const pass = new Pass(this.m.rt);
+    const out: Promise<Float32Array>[] = [];
+    for (const ex of batch) {
+      const counted = checkExample(this.m.cfg.vocab, ex);
+      const hooks = new HookSession(this.m.cfg, [], pass, ex.ids.length, 0, null);
+      const logits = record(this.m, pass, hooks, ex.ids, { lora: this.lora }, null)!;
+      out.push(this.crossEntropy(pass, null, logits.buf, ex, counted));
+    }
+    await pass.submit();
+    return (await Promise.all(out)).map((l) => l[0]);
+  }
+
+  /** Records the loss (read back as one number: the mean over counted rows) and seeds the tape with dLogits. */
+  private crossEntropy(pass: Pass, tape: Tape | null, logits: GPUBuffer, ex: Example, counted: number): Promise<Float32Array> {
+    const T = ex.ids.length;
+    const V = this.m.cfg.vocab;
+    const labels = pass.scratchBuffer(T * 4);
+    this.m.rt.write(labels, Int32Array.from(ex.labels));
+    const rowLoss = pass.scratchBuffer(T * 4);
+    const dLogits = tape ? tape.grad(logits) : pass.scratchBuffer(T * V * 4);
+    gop.crossEntropy(pass, logits, labels, rowLoss, dLogits, T, V, counted);
+    return pass.read(rowLoss, T * 4).then((rows) => Float32Array.of(rows.reduce((a, b) => a + b, 0) / counted));
+  }
+
+  /** Trained tensors and optimizer state, read back (for checkpoints and adapter export). */
+  async snapshot(): Promise<{ name: string; value: Float32Array; m1: Float32Array; m2: Float32Array }[]> {
+    const pass = new Pass(this.m.rt);
+    const reads = this.params.map((p) => [pass.read(p.buf, p.n * 4), pass.read(p.m1, p.n * 4), pass.read(p.m2, p.n * 4)] as const);
+    await pass.submit();
+    return Promise.all(this.params.map(async (p, i) => ({ name: p.name, value: await reads[i][0], m1: await reads[i][1], m2: await reads[i][2] })));
+  }
+
+  /** Restore tensors and optimizer state from snapshot(), and the step counter. */
+  restore(state: { name: string; value: Float32Array; m1: Float32Array; m2: Float32Array }[], step: number): void {
+    const byName = new Map(state.map((s) => [s.name, s]));
+    for (const p of this.params) {
+      const s = byName.get(p.name);
+      if (!s || s.value.length !== p.n) throw new Error(`checkpoint has no tensor ${p.name} of ${p.n} values`);
+      this.m.rt.write(p.buf, s.value);
+      this.m.rt.write(p.m1, s.m1);
+      this.m.rt.write(p.m2, s.m2);
+    }
+    this.step = step;
+  }
+
+  destroy(): void {
+    for (const p of this.params) [p.grad, p.m1, p.m2].forEach((b) => b.destroy());
+    this.norms.destroy();
+  }
+}
+
+function checkExample(vocab: number, ex: Example): number {
+  if (ex.labels.length !== ex.ids.length) throw new Error(`labels (${ex.labels.length}) and ids (${ex.ids.length}) differ in length`);
+  let counted = 0;
+  for (const l of ex.labels) {
+    if (!Number.isInteger(l) || l >= vocab) throw new Error(`label ${l} is outside the vocabulary 0..${vocab - 1}`);
+    if (l >= 0) counted++;
+  }
+  if (!counted) throw new Error('no position has a label: nothing to learn from');
+  return counted;
+}
+
+/**
+ * Loss, the gradients asked for by 'grad' hooks, and the gradients of `params` (named GPU tensors:
+ * LoRA matrices or model weights), without changing anything.
+ */
+export async function lossGradients(
+  m: ModelParts,
+  ex: Example,
+  hooks: HookSpec[],
+  lora: LoraAdapter | null = null,
+  params: { name: string; buf: GPUBuffer; n: number }[] = [],
+): Promise<{ loss: number; cache: Record<string, Float32Array>; grads: Record<string, Float32Array> }> {
+  const counted = checkExample(m.cfg.vocab, ex);
+  const pass = new Pass(m.rt);
+  const grads = params.map((p) => {
+    const g = pass.scratchBuffer(p.n * 4);
+    pass.clear(g);
+    return g;
+  });
+  const tape = new Tape(pass, new Map(params.map((p, i) => [p.buf, grads[i]])), -1);
+  const session = new HookSession(m.cfg, hooks, pass, ex.ids.length, 0, tape);
+  const logits = record(m, pass, session, ex.ids, { lora }, tape)!;
+  const T = ex.ids.length;
+  const labels = pass.scratchBuffer(T * 4);
+  m.rt.write(labels, Int32Array.from(ex.labels));
+  const rowLoss = pass.scratchBuffer(T * 4);
+  gop.crossEntropy(pass, logits.buf, labels, rowLoss, tape.grad(logits.buf), T, m.cfg.vocab, counted);
+  const loss = pass.read(rowLoss, T * 4);
+  tape.backward();
+  const reads = params.map((p, i) => pass.read(grads[i], p.n * 4));
+  await pass.submit();
+  const out: Record<string, Float32Array> = {};
+  for (const [i, p] of params.entries()) out[p.name] = await reads[i];
+  return { loss: (await loss).reduce((a, b) => a + b, 0) / counted, cache: await session.results(), grads: out };
+}

@@ -1,0 +1,73 @@
+// Parameter updates. sumsq: one workgroup per gradient tensor writes its squared norm to norms[slot];
+// clip turns the slots into one factor (stored after them); adamw / sgd scale by it and update in place.
+
+struct Params {
+  n: u32,       // elements in this tensor
+  slot: u32,    // this tensor's slot in `norms`
+  slots: u32,   // tensors in the global norm
+  step: u32,    // 1-based, for Adam's bias correction
+  lr: f32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  weightDecay: f32,
+  maxNorm: f32, // 0: no clipping
+  gradScale: f32, // 1 / accumulation steps
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> param: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m1: array<f32>;
+@group(0) @binding(4) var<storage, read_write> m2: array<f32>;
+@group(0) @binding(5) var<storage, read_write> norms: array<f32>;
+
+const WG = 64u;
+var<workgroup> red: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn sumsq(@builtin(local_invocation_id) li: vec3<u32>) {
+  var s = 0.0;
+  for (var i = li.x; i < p.n; i += WG) {
+    let g = grad[i] * p.gradScale;
+    s += g * g;
+  }
+  red[li.x] = s;
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k >>= 1u) {
+    if (li.x < k) { red[li.x] += red[li.x + k]; }
+    workgroupBarrier();
+  }
+  if (li.x == 0u) { norms[p.slot] = red[0]; }
+}
+
+@compute @workgroup_size(1)
+fn clip() {
+  var total = 0.0;
+  for (var i = 0u; i < p.slots; i++) { total += norms[i]; }
+  var f = p.gradScale;
+  if (p.maxNorm > 0.0) { f = f * min(1.0, p.maxNorm / max(sqrt(total), 1e-12)); }
+  norms[p.slots] = f;
+  norms[p.slots + 1u] = sqrt(total); // the global norm, for progress reports
+}
+
+@compute @workgroup_size(WG)
+fn adamw(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * 65535u * WG;
+  if (i >= p.n) { return; }
+  let g = grad[i] * norms[p.slots];
+  let a = p.beta1 * m1[i] + (1.0 - p.beta1) * g;
+  let b = p.beta2 * m2[i] + (1.0 - p.beta2) * g * g;
+  m1[i] = a;
+  m2[i] = b;
+  let ah = a / (1.0 - pow(p.beta1, f32(p.step)));
+  let bh = b / (1.0 - pow(p.beta2, f32(p.step)));
+  param[i] = param[i] - p.lr * (ah / (sqrt(bh) + p.eps) + p.weightDecay * param[i]);
+}
+
+@compute @workgroup_size(WG)
+fn sgd(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * 65535u * WG;
+  if (i >= p.n) { return; }
+  param[i] = param[i] - p.lr * (grad[i] * norms[p.slots] + p.weightDecay * param[i]);
+}
