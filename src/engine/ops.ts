@@ -4,6 +4,8 @@
 import { type Pass, uniforms, f32 } from '../gpu/runtime';
 import { shaders, type ShaderName } from '../shaders';
 import type { Activation } from './config';
+import { gatherPacked, linearPacked } from './ops-quant';
+import { packedWeightOf } from './packed-weights';
 
 const NEG_INF_BITS = 0xff800000;
 
@@ -34,6 +36,8 @@ export interface LinearArgs {
 }
 
 export function linear(pass: Pass, a: LinearArgs): void {
+  const packed = packedWeightOf(a.W);
+  if (packed) return linearPacked(pass, a, packed);
   if (a.K % 4 !== 0) throw new Error(`linear: inner dimension ${a.K} is not a multiple of 4`);
   // Decode-sized M: spread threads over columns; prefill: 4 rows x 4 columns per thread.
   const small = a.M < 8;
@@ -74,6 +78,8 @@ export function activate(pass: Pass, X: GPUBuffer, Y: GPUBuffer, T: number, I: n
 }
 
 export function gather(pass: Pass, ids: GPUBuffer, table: GPUBuffer, out: GPUBuffer, T: number, D: number, rows: number): void {
+  const packed = packedWeightOf(table);
+  if (packed) return gatherPacked(pass, ids, packed, out, T, D);
   pass.dispatch(pipe(pass, 'embedding'), uniforms(T, D, rows), [ids, table, out], [T]);
 }
 

@@ -6,6 +6,21 @@ import type { Runtime } from '../gpu/runtime';
 import type { ModelConfig } from './config';
 import type { ModelFiles } from './files';
 import { parseSafetensors, tensorToFloat32, type SafetensorsHeader } from './safetensors';
+import { uploadMatrix } from './packed-weights';
+import type { WeightDtype } from './quant';
+
+/** Where tensors come from, by Hugging Face name, as f32 checked against the config's shape (safetensors, GGUF). */
+export interface TensorSource {
+  has(name: string): boolean;
+  get(name: string, shape: number[]): Float32Array;
+}
+
+export interface WeightOptions {
+  /** Linear weights on the GPU: f32, or quantized at load (q4 keeps the embedding and lm_head at q8). */
+  dtype?: WeightDtype;
+  /** Split matrices larger than this many bytes by rows (default: the device's maxStorageBufferBindingSize). */
+  maxBinding?: number;
+}
 
 export interface Linear {
   w: GPUBuffer;
@@ -99,7 +114,7 @@ function concat(...xs: Float32Array[]): Float32Array {
   return out;
 }
 
-export function loadWeights(rt: Runtime, cfg: ModelConfig, ck: Checkpoint): Weights {
+export function loadWeights(rt: Runtime, cfg: ModelConfig, ck: TensorSource, opts: WeightOptions = {}): Weights {
   const owned: GPUBuffer[] = [];
   let bytes = 0;
   const up = (data: Float32Array, label: string): GPUBuffer => {
@@ -108,8 +123,18 @@ export function loadWeights(rt: Runtime, cfg: ModelConfig, ck: Checkpoint): Weig
     bytes += data.byteLength;
     return b;
   };
+  const dtype = opts.dtype ?? 'f32';
+  const maxBinding = opts.maxBinding ?? rt.gpu.limits.maxStorageBufferBindingSize;
+  // A matrix, quantized and/or split by rows; its handle is an ordinary buffer for plain f32.
+  const mat = (data: Float32Array, rows: number, cols: number, label: string, dt: WeightDtype = dtype): GPUBuffer => {
+    const u = uploadMatrix(rt, data, rows, cols, dt, maxBinding, label);
+    owned.push(...u.buffers);
+    bytes += u.bytes;
+    return u.handle;
+  };
+  const tableDtype: WeightDtype = dtype === 'q4' ? 'q8' : dtype;
   const lin = (w: Float32Array, b: Float32Array | null, out: number, inn: number, label: string): Linear => ({
-    w: up(w, label),
+    w: mat(w, out, inn, label),
     b: b ? up(b, label + '.bias') : null,
     out,
     in: inn,
@@ -135,8 +160,8 @@ export function loadWeights(rt: Runtime, cfg: ModelConfig, ck: Checkpoint): Weig
         down: lin(transpose(t(`${h}.mlp.c_proj.weight`, [I, D]), I, D), t(`${h}.mlp.c_proj.bias`, [D]), D, I, `${h}.proj`),
       });
     }
-    const embed = up(t('wte.weight', [cfg.vocab, D]), 'wte');
-    const lmHead = ck.has('lm_head.weight') && !cfg.tiedEmbeddings ? up(ck.get('lm_head.weight', [cfg.vocab, D]), 'lm_head') : embed;
+    const embed = mat(t('wte.weight', [cfg.vocab, D]), cfg.vocab, D, 'wte', tableDtype);
+    const lmHead = ck.has('lm_head.weight') && !cfg.tiedEmbeddings ? mat(ck.get('lm_head.weight', [cfg.vocab, D]), cfg.vocab, D, 'lm_head', tableDtype) : embed;
     return {
       embed,
       posEmbed: up(t('wpe.weight', [cfg.maxPositions, D]), 'wpe'),
@@ -173,9 +198,9 @@ export function loadWeights(rt: Runtime, cfg: ModelConfig, ck: Checkpoint): Weig
       down: lin(m(`${L}.mlp.down_proj.weight`, [D, I]), mb('down', D), D, I, `${L}.down`),
     });
   }
-  const embed = up(m('embed_tokens.weight', [cfg.vocab, D]), 'embed');
+  const embed = mat(m('embed_tokens.weight', [cfg.vocab, D]), cfg.vocab, D, 'embed', tableDtype);
   // Some tied checkpoints still ship lm_head.weight; the config decides.
-  const lmHead = cfg.tiedEmbeddings ? embed : up(ck.get('lm_head.weight', [cfg.vocab, D]), 'lm_head');
+  const lmHead = cfg.tiedEmbeddings ? embed : mat(ck.get('lm_head.weight', [cfg.vocab, D]), cfg.vocab, D, 'lm_head', tableDtype);
   return {
     embed,
     posEmbed: null,
