@@ -5,7 +5,7 @@ import type { Gpu } from '../gpu/device';
 import { Runtime } from '../gpu/runtime';
 import { parseConfig, type ModelConfig } from './config';
 import type { ModelFiles } from './files';
-import { checkIds, forward, type ForwardOptions, type ForwardResult } from './forward';
+import { checkIds, forward, type ForwardOptions, type ForwardResult, type ModelParts } from './forward';
 import type { HookSpec } from './hooks';
 import { KVCache } from './kv-cache';
 import { RopeTable } from './rope';
@@ -75,6 +75,12 @@ export class Model {
 
   get dtype(): WeightDtype {
     return this.plan.dtype;
+  }
+
+  /** The pieces the trainer and gradient code record into their own passes. */
+  get parts(): ModelParts {
+    this.alive();
+    return { rt: this.rt, cfg: this.config, w: this.weights, rope: this.rope };
   }
 
   /** Bytes of weights on the GPU. */

@@ -8,6 +8,15 @@ import hookEdit from './hook-edit.wgsl?raw';
 import kvCache from './kv-cache.wgsl?raw';
 import attention from './attention.wgsl?raw';
 import matmulQuant from './matmul-quant.wgsl?raw';
+import matmulStrided from './matmul-strided.wgsl?raw';
+import normBackward from './norm-backward.wgsl?raw';
+import activationBackward from './activation-backward.wgsl?raw';
+import attentionBackward from './attention-backward.wgsl?raw';
+import crossEntropy from './cross-entropy.wgsl?raw';
+import optimizer from './optimizer.wgsl?raw';
 
-export const shaders = { matmul, norm, activation, embedding, add, hookEdit, kvCache, attention, matmulQuant } as const;
+export const shaders = {
+  matmul, norm, activation, embedding, add, hookEdit, kvCache, attention, matmulQuant,
+  matmulStrided, normBackward, activationBackward, attentionBackward, crossEntropy, optimizer,
+} as const;
 export type ShaderName = keyof typeof shaders;
