@@ -1,0 +1,259 @@
+// Download a Hub model into a ModelStore with progress, cancellation and resume, then serve its files from
+// the store. The second load of the same repo@revision checks the stored files (size, safetensors header)
+// and makes no request at all.
+
+import type { ModelFiles } from './files';
+import { checkHubResponse, hubHeaders, hubUrl, HubError, type HubOptions } from './hub';
+import { storeKey, type Manifest, type ModelStore } from './model-store';
+import { parseSafetensorsHeader } from './safetensors';
+
+export interface Progress {
+  /** The file being fetched, its bytes so far and its size. */
+  file: string;
+  fileLoaded: number;
+  fileTotal: number;
+  /** All files of the model. */
+  loaded: number;
+  total: number;
+  /** Bytes that came from the store rather than the network. */
+  cached: number;
+}
+
+export interface DownloadOptions extends HubOptions {
+  store: ModelStore;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+/** Files a model may have besides its weights; config.json is the only one required. */
+const SMALL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
+
+/** Bytes kept in memory before they are appended to the store. */
+const FLUSH_BYTES = 4 * 2 ** 20;
+
+/** The model's files, downloaded (or resumed) into the store unless already there and intact. */
+export async function hubModelFiles(repo: string, opts: DownloadOptions): Promise<ModelFiles> {
+  const revision = opts.revision ?? 'main';
+  const key = storeKey(repo, revision);
+  const store = opts.store;
+  const label = `${repo}@${revision}`;
+  let manifest = await store.manifest(key);
+  if (manifest && (await intact(store, key, manifest)).length > 0) manifest = null;
+  if (!manifest) manifest = await download(repo, key, opts);
+  const m = manifest;
+  return {
+    label,
+    async read(path) {
+      if (!(path in m.files)) return null;
+      const bytes = await store.read(key, path);
+      if (!bytes || bytes.length !== m.files[path]) throw new Error(`${label}: cached ${path} changed since it was checked (${store.label}); delete it with \`latentlab models rm ${repo}\``);
+      return bytes;
+    },
+  };
+}
+
+/** Files of a stored model that are missing or damaged (each dropped, to be fetched again). */
+export async function intact(store: ModelStore, key: string, m: Manifest): Promise<string[]> {
+  const bad: string[] = [];
+  for (const [path, size] of Object.entries(m.files)) {
+    const have = await store.size(key, path);
+    let ok = have === size;
+    if (ok && path.endsWith('.safetensors')) ok = (await safetensorsProblem(store, key, path, size)) === null;
+    if (!ok) {
+      bad.push(path);
+      await store.drop(key, path);
+    }
+  }
+  return bad;
+}
+
+async function safetensorsProblem(store: ModelStore, key: string, path: string, size: number): Promise<string | null> {
+  const bytes = await store.read(key, path);
+  if (!bytes) return 'missing';
+  try {
+    parseSafetensorsHeader(bytes, size, path);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+async function download(repo: string, key: string, opts: DownloadOptions): Promise<Manifest> {
+  const { store, signal } = opts;
+  const doFetch = opts.fetch ?? fetch;
+  const revision = opts.revision ?? 'main';
+  const files: Record<string, number> = {};
+  const missing: string[] = [];
+
+  // Sizes first (HEAD), so progress can say bytes of total; config.json also tells whether the repo exists.
+  const head = async (path: string): Promise<number | null> => {
+    const res = await doFetch(hubUrl(repo, path, opts), { method: 'HEAD', headers: hubHeaders(opts), signal });
+    checkHubResponse(res, repo, path, opts);
+    if (res.status === 404) return null;
+    // The Hub gives an LFS file's size in X-Linked-Size; a compressed response's length is not the file's.
+    const linked = res.headers.get('x-linked-size');
+    const len = res.headers.get('content-encoding') ? null : res.headers.get('content-length');
+    return Number(linked ?? len ?? -1);
+  };
+  const configSize = await head('config.json');
+  if (configSize === null) throw new HubError(`${repo}: not found on the Hub at ${hubUrl(repo, 'config.json', opts)} (check the model id and --revision; revision "${revision}")`, 404);
+  files['config.json'] = configSize;
+  for (const p of SMALL_FILES.slice(1)) {
+    const s = await head(p);
+    if (s === null) missing.push(p);
+    else files[p] = s;
+  }
+  const single = await head('model.safetensors');
+  if (single !== null) files['model.safetensors'] = single;
+  else {
+    const idx = await head('model.safetensors.index.json');
+    if (idx === null) throw new HubError(`${repo}: has neither model.safetensors nor model.safetensors.index.json (GGUF-only and PyTorch .bin repos are not loaded from the Hub; download the .gguf file and pass its path)`, 404);
+    files['model.safetensors.index.json'] = idx;
+    missing.push('model.safetensors');
+  }
+
+  let total = Object.values(files).reduce((a, b) => a + Math.max(0, b), 0);
+  let loaded = 0;
+  let cached = 0;
+  const fetchOne = async (path: string): Promise<void> => {
+    const size = await fetchFile(repo, key, path, files[path], opts, doFetch, (fileLoaded, fromStore) => {
+      cached += fromStore;
+      opts.onProgress?.({ file: path, fileLoaded, fileTotal: files[path], loaded: loaded + fileLoaded, total, cached });
+    });
+    if (files[path] < 0) total += size;
+    files[path] = size;
+    loaded += size;
+  };
+  try {
+    for (const path of Object.keys(files)) await fetchOne(path);
+    if ('model.safetensors.index.json' in files) await fetchShards();
+  } catch (e) {
+    if (!isQuotaError(e)) throw e;
+    // No partial entry may stay behind a full disk or quota.
+    await store.remove(key).catch(() => {});
+    throw new Error(
+      `${repo}: storage quota exceeded while caching it in ${store.label} (${total} bytes needed): nothing of it was kept; ` +
+        'delete cached models (`latentlab models rm ID`, or Models → Delete in the app) or free disk space and try again',
+    );
+  }
+
+  // Shards are known once the index is in.
+  async function fetchShards() {
+    const index = await store.read(key, 'model.safetensors.index.json');
+    let map: Record<string, string>;
+    try {
+      map = JSON.parse(new TextDecoder().decode(index!)).weight_map;
+      if (!map || typeof map !== 'object') throw new Error('no "weight_map" object');
+    } catch (e) {
+      throw new Error(`${repo}: model.safetensors.index.json is not a valid index: ${(e as Error).message}`);
+    }
+    const shards = [...new Set(Object.values(map))];
+    for (const s of shards) {
+      const size = await head(s);
+      if (size === null) throw new HubError(`${repo}: shard ${s} named in model.safetensors.index.json is missing on the Hub`, 404);
+      files[s] = size;
+      total += Math.max(0, size);
+    }
+    for (const s of shards) await fetchOne(s);
+  }
+  const manifest: Manifest = { repo, revision, files, missing, savedAt: new Date().toISOString() };
+  const bad = await intact(store, key, manifest);
+  if (bad.length) throw new Error(`${repo}: downloaded ${bad.join(', ')} failed the integrity check (size or safetensors header); run again to fetch it anew`);
+  await store.saveManifest(key, manifest);
+  return manifest;
+}
+
+/**
+ * One file into the store, resuming from its partial bytes with an HTTP Range request. Returns its size.
+ * `progress(bytesSoFar, bytesTakenFromStore)` is called as data arrives.
+ */
+async function fetchFile(
+  repo: string,
+  key: string,
+  path: string,
+  expected: number,
+  opts: DownloadOptions,
+  doFetch: typeof fetch,
+  progress: (loaded: number, fromStore: number) => void,
+): Promise<number> {
+  const { store, signal } = opts;
+  const done = await store.size(key, path);
+  if (done !== null && (expected < 0 || done === expected)) {
+    progress(done, done);
+    return done;
+  }
+  let have = await store.partialSize(key, path);
+  if (expected >= 0 && have > expected) {
+    await store.drop(key, path);
+    have = 0;
+  }
+  const headers = hubHeaders(opts, have > 0 ? { range: `bytes=${have}-` } : {});
+  let res: Response;
+  try {
+    res = await doFetch(hubUrl(repo, path, opts), { headers, signal });
+  } catch (e) {
+    throw networkError(repo, path, have, expected, e, signal);
+  }
+  checkHubResponse(res, repo, path, opts);
+  if (res.status === 404) throw new HubError(`${repo}: ${path} disappeared from the Hub while downloading`, 404);
+  if (res.status === 416 && have === expected) {
+    await store.finish(key, path);
+    progress(have, have);
+    return have;
+  }
+  const range = res.headers.get('content-range');
+  if (res.status !== 206 || !range?.startsWith(`bytes ${have}-`)) {
+    // The server sent the whole file: start over.
+    if (have > 0) await store.drop(key, path);
+    have = 0;
+  }
+  progress(have, have);
+  const reader = res.body!.getReader();
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (!pendingBytes) return;
+    const chunk = new Uint8Array(pendingBytes);
+    let at = 0;
+    for (const p of pending) {
+      chunk.set(p, at);
+      at += p.length;
+    }
+    pending = [];
+    pendingBytes = 0;
+    await store.append(key, path, have - chunk.length, chunk);
+  };
+  try {
+    for (;;) {
+      const { done: end, value } = await reader.read();
+      if (end) break;
+      pending.push(value);
+      pendingBytes += value.length;
+      have += value.length;
+      if (pendingBytes >= FLUSH_BYTES) await flush();
+      progress(have, 0);
+    }
+  } catch (e) {
+    await flush().catch(() => {});
+    throw networkError(repo, path, have, expected, e, signal);
+  }
+  await flush();
+  if (expected >= 0 && have !== expected) {
+    throw new Error(`${repo}: ${path} ended after ${have} of ${expected} bytes (the connection dropped); run again to resume from byte ${have}`);
+  }
+  await store.finish(key, path);
+  return have;
+}
+
+function networkError(repo: string, path: string, have: number, expected: number, e: unknown, signal?: AbortSignal): Error {
+  if (signal?.aborted) return new Error(`download of ${repo} cancelled (${path}: ${have} bytes kept; loading it again resumes)`);
+  if (e instanceof HubError || isQuotaError(e)) return e as Error;
+  const of = expected >= 0 ? ` of ${expected}` : '';
+  return new Error(`${repo}: the network dropped while downloading ${path} after ${have}${of} bytes (${(e as Error).message}); run again to resume`);
+}
+
+/** The browser's QuotaExceededError, or a full disk in Node. */
+export function isQuotaError(e: unknown): boolean {
+  const err = e as { name?: string; code?: string };
+  return err?.name === 'QuotaExceededError' || err?.code === 'ENOSPC' || err?.code === 'EDQUOT';
+}

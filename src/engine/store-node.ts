@@ -1,0 +1,118 @@
+// The model store in Node: one folder per repo@revision under the user's cache dir
+// ($LATENTLAB_CACHE, else $XDG_CACHE_HOME/latentlab, else ~/.cache/latentlab), files in Hub layout,
+// unfinished files as <path>.part, and manifest.json written last.
+import { appendFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { splitKey, type Manifest, type ModelStore, type StoredModel } from './model-store';
+
+export function defaultCacheDir(): string {
+  if (process.env.LATENTLAB_CACHE) return process.env.LATENTLAB_CACHE;
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'latentlab');
+}
+
+// A key as one folder name: '/' cannot appear in a name, '--' marks it (as the Hub's own cache does).
+const folderOf = (key: string) => key.replace(/\//g, '--');
+const keyOf = (folder: string) => folderOf(folder).replace(/--/g, '/');
+
+const missing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
+
+export class FolderStore implements ModelStore {
+  readonly root: string;
+  constructor(root = defaultCacheDir()) {
+    this.root = join(root, 'hub');
+  }
+
+  get label(): string {
+    return this.root;
+  }
+
+  private file(key: string, path: string): string {
+    if (path.split('/').some((p) => p === '..' || p === '')) throw new Error(`refusing file path "${path}"`);
+    return join(this.root, folderOf(key), path);
+  }
+
+  async manifest(key: string): Promise<Manifest | null> {
+    try {
+      return JSON.parse(await readFile(join(this.root, folderOf(key), 'manifest.json'), 'utf8')) as Manifest;
+    } catch (e) {
+      if (missing(e) || e instanceof SyntaxError) return null;
+      throw e;
+    }
+  }
+
+  async saveManifest(key: string, m: Manifest): Promise<void> {
+    const dir = join(this.root, folderOf(key));
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'manifest.json.tmp'), JSON.stringify(m, null, 1));
+    await rename(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
+  }
+
+  async read(key: string, path: string): Promise<Uint8Array | null> {
+    try {
+      return new Uint8Array(await readFile(this.file(key, path)));
+    } catch (e) {
+      if (missing(e)) return null;
+      throw e;
+    }
+  }
+
+  async size(key: string, path: string): Promise<number | null> {
+    return (await stat(this.file(key, path)).catch(() => null))?.size ?? null;
+  }
+
+  async partialSize(key: string, path: string): Promise<number> {
+    return (await stat(this.file(key, path) + '.part').catch(() => null))?.size ?? 0;
+  }
+
+  async append(key: string, path: string, at: number, bytes: Uint8Array): Promise<void> {
+    const f = this.file(key, path) + '.part';
+    await mkdir(dirname(f), { recursive: true });
+    const have = await this.partialSize(key, path);
+    if (have !== at) throw new Error(`cache: ${path} holds ${have} bytes, append expected ${at}`);
+    await appendFile(f, bytes);
+  }
+
+  async finish(key: string, path: string): Promise<void> {
+    const f = this.file(key, path);
+    await rename(f + '.part', f);
+  }
+
+  async drop(key: string, path: string): Promise<void> {
+    const f = this.file(key, path);
+    await rm(f, { force: true });
+    await rm(f + '.part', { force: true });
+  }
+
+  async list(): Promise<StoredModel[]> {
+    const out: StoredModel[] = [];
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      const key = keyOf(name);
+      const m = await this.manifest(key);
+      out.push({ key, ...splitKey(key), bytes: await folderBytes(join(this.root, name)), complete: m !== null });
+    }
+    return out;
+  }
+
+  async remove(key: string): Promise<boolean> {
+    const dir = join(this.root, folderOf(key));
+    const there = (await stat(dir).catch(() => null)) !== null;
+    await rm(dir, { recursive: true, force: true });
+    return there;
+  }
+
+  async clear(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += await folderBytes(p);
+    else if (e.name !== 'manifest.json') n += (await stat(p)).size;
+  }
+  return n;
+}

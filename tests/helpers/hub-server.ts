@@ -1,0 +1,83 @@
+// A local stand-in for the Hugging Face Hub (127.0.0.1 only): `/{owner}/{name}/resolve/{rev}/{path}` with
+// HEAD, Range requests, gated repos that want a Bearer token, a request log, and a one-shot dropped connection.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HubRepo {
+  files: Record<string, Uint8Array>;
+  /** The token a gated repo accepts; others get 401. */
+  token?: string;
+  revision?: string;
+}
+
+export interface HubRequest {
+  method: string;
+  path: string;
+  range: string | null;
+}
+
+export interface FakeHub {
+  url: string;
+  requests: HubRequest[];
+  /** The next GET of `path` sends `bytes` bytes and then drops the connection. */
+  dropOnce(path: string, bytes: number): void;
+  close(): Promise<void>;
+}
+
+export async function serveHub(repos: Record<string, HubRepo>): Promise<FakeHub> {
+  const requests: HubRequest[] = [];
+  const drops = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const range = req.headers.range ?? null;
+    requests.push({ method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), range });
+    const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
+    const repo = m ? repos[m[1]] : undefined;
+    if (!m || !repo || decodeURIComponent(m[2]) !== (repo.revision ?? 'main')) {
+      // The Hub answers 401 for repos it does not show an anonymous user; an unknown revision is a 404.
+      res.writeHead(m && !repo ? 401 : 404, { 'content-type': 'text/plain' }).end('Repository not found');
+      return;
+    }
+    if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) {
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('Access to this model is restricted');
+      return;
+    }
+    const path = decodeURIComponent(m[3]);
+    const file = repo.files[path];
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain', 'x-error-code': 'EntryNotFound' }).end('Entry not found');
+      return;
+    }
+    let start = 0;
+    const r = range ? /^bytes=(\d+)-$/.exec(range) : null;
+    if (r) start = Number(r[1]);
+    if (start > file.length || (r && start === file.length)) {
+      res.writeHead(416, { 'content-range': `bytes */${file.length}` }).end();
+      return;
+    }
+    const body = file.subarray(start);
+    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'content-length': body.length, 'accept-ranges': 'bytes' };
+    if (r) headers['content-range'] = `bytes ${start}-${file.length - 1}/${file.length}`;
+    res.writeHead(r ? 206 : 200, headers);
+    if (req.method === 'HEAD') return void res.end();
+    const drop = drops.get(path);
+    if (drop !== undefined) {
+      drops.delete(path);
+      res.write(body.subarray(0, drop), () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    dropOnce: (path, bytes) => void drops.set(path, bytes),
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
