@@ -1,0 +1,38 @@
+// A model and its tokenizer from either kind of source: Hub-layout files (a folder, a URL, a Hub download)
+// or the bytes of one GGUF file.
+
+import type { Gpu } from '../gpu/device';
+import { memoryFiles, type ModelFiles } from './files';
+import { readGgufModel } from './gguf-model';
+import { Model, type LoadOptions } from './model';
+import { Tokenizer } from './tokenizer';
+
+export interface OpenedModel {
+  model: Model;
+  tokenizer: Tokenizer | null;
+  /** Why there is no tokenizer, when that is worth saying (GGUF). */
+  tokenizerNote?: string;
+}
+
+export async function openFiles(gpu: Gpu, files: ModelFiles, opts: LoadOptions = {}): Promise<OpenedModel> {
+  const model = await Model.load(gpu, files, opts);
+  try {
+    return { model, tokenizer: await Tokenizer.load(files) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+export async function openGguf(gpu: Gpu, bytes: Uint8Array, label: string, opts: LoadOptions = {}): Promise<OpenedModel> {
+  const g = readGgufModel(bytes, label);
+  const model = Model.fromTensors(gpu, g.config, g.tensors, label, opts);
+  if ('reason' in g.tokenizer) return { model, tokenizer: null, tokenizerNote: `${label}: ${g.tokenizer.reason}` };
+  const files = memoryFiles(label, { 'tokenizer.json': JSON.stringify(g.tokenizer.json), 'tokenizer_config.json': JSON.stringify(g.tokenizer.config) });
+  try {
+    return { model, tokenizer: await Tokenizer.load(files) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}

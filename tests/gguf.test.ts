@@ -1,0 +1,211 @@
+// GGUF files written here from the stories260K weights (llama.cpp names, q/k rows permuted as
+// convert_hf_to_gguf does): F32 loads to the safetensors model's exact logits and greedy ids; Q8_0 equals the
+// float64 reference on the Q8_0-decoded weights and re-quantizes to q8 without loss; the writer's files parse
+// the same with @huggingface/gguf; bad files are refused with the problem named.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gguf as hfGguf } from '@huggingface/gguf';
+import { nodeGpu } from '../src/gpu/node';
+import { Model } from '../src/engine/model';
+import { folderFiles } from '../src/engine/files-node';
+import { openGguf } from '../src/engine/open-model';
+import { parseGguf, ggufToFloat32 } from '../src/engine/gguf';
+import { readGgufModel, unpermute } from '../src/engine/gguf-model';
+import { parseSafetensors, tensorToFloat32 } from '../src/engine/safetensors';
+import { writeGguf, dequantQ8_0, quantQ4_0, type GgufTensorIn, type MetaValue } from './fixtures/gguf-writer';
+import { refModel, referenceGreedy } from './reference/reference';
+import { packMatrix, unpackMatrix } from '../src/engine/quant';
+
+const STORIES = fileURLToPath(new URL('../../shared/models/stories260K', import.meta.url));
+const cfg = JSON.parse(readFileSync(join(STORIES, 'config.json'), 'utf8'));
+
+function storiesTensors(): Map<string, { shape: number[]; data: Float32Array }> {
+  const bytes = new Uint8Array(readFileSync(join(STORIES, 'model.safetensors')));
+  const h = parseSafetensors(bytes);
+  return new Map([...h.tensors].map(([n, info]) => [n, { shape: info.shape, data: tensorToFloat32(bytes, info, h.dataOffset) }]));
+}
+
+/** convert_hf_to_gguf's permutation: per head, rows (i, i + d/2) become rows (2i, 2i + 1). */
+function permute(x: Float32Array, heads: number, rows: number, cols: number): Float32Array {
+  const d = rows / heads;
+  const out = new Float32Array(x.length);
+  for (let h = 0; h < heads; h++)
+    for (let s = 0; s < 2; s++)
+      for (let i = 0; i < d / 2; i++) out.set(x.subarray((h * d + s * (d / 2) + i) * cols, (h * d + s * (d / 2) + i + 1) * cols), (h * d + 2 * i + s) * cols);
+  return out;
+}
+
+const HF_TO_GGUF: [RegExp, string][] = [
+  [/^model\.embed_tokens\.weight$/, 'token_embd.weight'],
+  [/^model\.norm\.weight$/, 'output_norm.weight'],
+  [/^model\.layers\.(\d+)\.input_layernorm\.weight$/, 'blk.$1.attn_norm.weight'],
+  [/^model\.layers\.(\d+)\.post_attention_layernorm\.weight$/, 'blk.$1.ffn_norm.weight'],
+  [/^model\.layers\.(\d+)\.self_attn\.q_proj\.weight$/, 'blk.$1.attn_q.weight'],
+  [/^model\.layers\.(\d+)\.self_attn\.k_proj\.weight$/, 'blk.$1.attn_k.weight'],
+  [/^model\.layers\.(\d+)\.self_attn\.v_proj\.weight$/, 'blk.$1.attn_v.weight'],
+  [/^model\.layers\.(\d+)\.self_attn\.o_proj\.weight$/, 'blk.$1.attn_output.weight'],
+  [/^model\.layers\.(\d+)\.mlp\.gate_proj\.weight$/, 'blk.$1.ffn_gate.weight'],
+  [/^model\.layers\.(\d+)\.mlp\.up_proj\.weight$/, 'blk.$1.ffn_up.weight'],
+  [/^model\.layers\.(\d+)\.mlp\.down_proj\.weight$/, 'blk.$1.ffn_down.weight'],
+];
+
+function storiesMetadata(extra: Record<string, MetaValue> = {}): Record<string, MetaValue> {
+  return {
+    'general.architecture': { type: 'string', value: 'llama' },
+    'general.name': { type: 'string', value: 'stories260K' },
+    'llama.context_length': { type: 'u32', value: cfg.max_position_embeddings },
+    'llama.embedding_length': { type: 'u32', value: cfg.hidden_size },
+    'llama.block_count': { type: 'u32', value: cfg.num_hidden_layers },
+    'llama.feed_forward_length': { type: 'u32', value: cfg.intermediate_size },
+    'llama.attention.head_count': { type: 'u32', value: cfg.num_attention_heads },
+    'llama.attention.head_count_kv': { type: 'u32', value: cfg.num_key_value_heads },
+    'llama.attention.layer_norm_rms_epsilon': { type: 'f32', value: cfg.rms_norm_eps },
+    'llama.rope.freq_base': { type: 'f32', value: cfg.rope_theta },
+    'tokenizer.ggml.bos_token_id': { type: 'u32', value: 1 },
+    'tokenizer.ggml.eos_token_id': { type: 'u32', value: 2 },
+    ...extra,
+  };
+}
+
+/** stories260K as GGUF: matrices in `type` when a row is whole blocks of 32, else F32; norms F32. */
+function storiesGguf(type: GgufTensorIn['type'], drop?: string): Uint8Array {
+  const tensors: Record<string, GgufTensorIn> = {};
+  for (const [name, t] of storiesTensors()) {
+    const rule = HF_TO_GGUF.find(([re]) => re.test(name));
+    if (!rule) throw new Error(`no GGUF name for ${name}`);
+    const g = name.replace(rule[0], rule[1]);
+    if (g === drop) continue;
+    let data = t.data;
+    if (g.includes('attn_q')) data = permute(data, cfg.num_attention_heads, t.shape[0], t.shape[1]);
+    if (g.includes('attn_k')) data = permute(data, cfg.num_key_value_heads, t.shape[0], t.shape[1]);
+    const blocky = t.shape.length === 2 && t.shape[1] % 32 === 0;
+    tensors[g] = { shape: t.shape, type: blocky ? type : 'F32', data };
+  }
+  return writeGguf(storiesMetadata(), tensors);
+}
+
+describe('GGUF', () => {
+  let gpu: Awaited<ReturnType<typeof nodeGpu>>;
+  let safetensors: Model;
+  beforeAll(async () => {
+    gpu = await nodeGpu();
+    safetensors = await Model.load(gpu, folderFiles(STORIES), { dtype: 'f32' });
+  });
+  afterAll(() => safetensors.dispose());
+
+  test('unpermute inverts the converter permutation', () => {
+    const x = Float32Array.from({ length: 8 * 3 }, (_, i) => i);
+    expect(Array.from(unpermute(permute(x, 2, 8, 3), 2, 8, 3))).toEqual(Array.from(x));
+  });
+
+  test('F32: same config, exact logits and the same greedy ids as the safetensors load', async () => {
+    const bytes = storiesGguf('F32');
+    const g = readGgufModel(bytes, 'stories260K-f32.gguf');
+    // GGUF stores the epsilon as f32.
+    expect({ ...g.config, normEps: 0 }).toEqual({ ...safetensors.config, normEps: 0 });
+    expect(g.config.normEps).toBeCloseTo(safetensors.config.normEps, 12);
+    const { model, tokenizer, tokenizerNote } = await openGguf(gpu, bytes, 'stories260K-f32.gguf', { dtype: 'f32' });
+    expect(tokenizer).toBeNull();
+    expect(tokenizerNote).toMatch(/no embedded tokenizer/);
+    const ids = [1, 300, 20, 45];
+    expect(Array.from((await model.forward(ids)).logits!)).toEqual(Array.from((await safetensors.forward(ids)).logits!));
+    expect(await model.generate([1], { maxNewTokens: 30, stop: [] })).toEqual(await safetensors.generate([1], { maxNewTokens: 30, stop: [] }));
+    model.dispose();
+  });
+
+  test('Q8_0: greedy equals the float64 reference on the Q8_0-decoded weights; --dtype q8 re-quantizes it without loss', async () => {
+    const bytes = storiesGguf('Q8_0');
+    const file = parseGguf(bytes);
+    expect(file.tensors.get('blk.0.attn_q.weight')!.type).toBe(8);
+    const decoded = new Map([...storiesTensors()].map(([n, t]) => [n, { shape: t.shape, data: t.shape.length === 2 && t.shape[1] % 32 === 0 ? dequantQ8_0(t.data) : t.data }]));
+    const want = referenceGreedy(refModel(cfg, decoded), [1], 30);
+    const f32 = await openGguf(gpu, bytes, 'stories260K-q8_0.gguf', { dtype: 'f32' });
+    expect(await f32.model.generate([1], { maxNewTokens: 30, stop: [] })).toEqual(want);
+    // Q8_0 blocks are groups of 32 with an absmax scale, as q8's: decoded values re-quantize exactly.
+    const t = file.tensors.get('blk.2.ffn_gate.weight')!;
+    const dec = ggufToFloat32(file, bytes, t);
+    const again = unpackMatrix(packMatrix('q8', dec, t.dims[1], t.dims[0]));
+    let worst = 0;
+    for (let i = 0; i < dec.length; i++) worst = Math.max(worst, Math.abs(again[i] - dec[i]) / (Math.abs(dec[i]) + 1e-30));
+    expect(worst).toBeLessThan(1e-6);
+    f32.model.dispose();
+  });
+
+  test('Q4_0 blocks decode as llama.cpp defines them', () => {
+    const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) * (i < 32 ? 1 : 0.01));
+    const tensors = { 't.weight': { shape: [2, 32], type: 'Q4_0' as const, data: x } };
+    const bytes = writeGguf({ 'general.architecture': { type: 'string', value: 'llama' } }, tensors);
+    const file = parseGguf(bytes);
+    const got = ggufToFloat32(file, bytes, file.tensors.get('t.weight')!);
+    const q = quantQ4_0(x);
+    for (let b = 0; b < 2; b++) {
+      const d = new DataView(q.buffer).getUint16(18 * b, true);
+      expect(d).not.toBe(0);
+      for (let j = 0; j < 32; j++) expect(Math.abs(got[32 * b + j] - x[32 * b + j])).toBeLessThanOrEqual((b === 0 ? 1 : 0.01) / 8 + 1e-6);
+    }
+  });
+
+  test('@huggingface/gguf reads the written file the same way', async () => {
+    const bytes = storiesGguf('Q8_0');
+    const path = join(mkdtempSync(join(tmpdir(), 'gguf-')), 'stories.gguf');
+    writeFileSync(path, bytes);
+    const theirs = await hfGguf(path, { allowLocalFile: true });
+    const mine = parseGguf(bytes);
+    expect(theirs.metadata['general.architecture']).toBe('llama');
+    expect(theirs.metadata['llama.block_count']).toBe(5);
+    expect(theirs.tensorInfos.length).toBe(mine.tensors.size);
+    for (const t of theirs.tensorInfos) {
+      const m = mine.tensors.get(t.name)!;
+      expect(t.shape.map(Number)).toEqual(m.dims);
+      expect(Number(t.dtype)).toBe(m.type);
+      expect(Number(t.offset)).toBe(m.offset);
+    }
+    expect(theirs.tensorDataOffset !== undefined ? Number(theirs.tensorDataOffset) : mine.dataOffset).toBe(mine.dataOffset);
+  });
+
+  test('an embedded byte-level BPE tokenizer becomes a working tokenizer', async () => {
+    // A toy vocabulary: the bytes 'a', 'b', 'Ġ' and the merges "a b" → "ab", "Ġ ab" → "Ġab".
+    const tokens = ['<s>', '</s>', 'a', 'b', 'Ġ', 'ab', 'Ġab'];
+    const bytes = writeGguf(
+      {
+        ...storiesMetadata(),
+        'tokenizer.ggml.model': { type: 'string', value: 'gpt2' },
+        'tokenizer.ggml.tokens': { type: 'strings', value: tokens },
+        'tokenizer.ggml.token_type': { type: 'i32s', value: [3, 3, 1, 1, 1, 1, 1] },
+        'tokenizer.ggml.merges': { type: 'strings', value: ['a b', 'Ġ ab'] },
+      },
+      Object.fromEntries([...Object.entries(readGgufModelTensors())]),
+    );
+    const { model, tokenizer } = await openGguf(gpu, bytes, 'bpe.gguf', { dtype: 'f32' });
+    expect(tokenizer!.encode('ab ab', { addSpecialTokens: false })).toEqual([5, 6]);
+    expect(tokenizer!.decode([5, 6, 1])).toBe('ab ab</s>');
+    model.dispose();
+  });
+
+  test.each([
+    ['not GGUF', () => new TextEncoder().encode('{"json": true}'), /not a GGUF file/],
+    ['truncated', () => storiesGguf('F32').subarray(0, 200_000), /runs past the data section .*truncated/],
+    ['header cut short', () => storiesGguf('F32').subarray(0, 100), /truncated while reading/],
+    ['unsupported architecture', () => writeGguf({ ...storiesMetadata(), 'general.architecture': { type: 'string', value: 'mamba' } }, {}), /unsupported architecture "mamba" .*supported GGUF architectures: llama, qwen2/],
+    ['missing tensor', () => storiesGguf('F32', 'blk.3.ffn_up.weight'), /tensor blk\.3\.ffn_up\.weight \(model\.layers\.3\.mlp\.up_proj\.weight\) is missing/],
+    ['shape disagrees with metadata', () => {
+      const b = storiesGguf('F32');
+      return writeGguf(storiesMetadata({ 'llama.feed_forward_length': { type: 'u32', value: 160 } }), tensorsOf(b));
+    }, /tensor blk\.0\.ffn_gate\.weight .* has shape \[172,64\] but the metadata implies \[160,64\]/],
+  ] as [string, () => Uint8Array, RegExp][])('%s is refused with the problem named', async (_, make, msg) => {
+    await expect(openGguf(gpu, make(), 'bad.gguf', { dtype: 'f32' })).rejects.toThrow(msg);
+  });
+});
+
+/** The F32 tensors of a written file, to rewrite them under other metadata. */
+function tensorsOf(bytes: Uint8Array): Record<string, GgufTensorIn> {
+  const f = parseGguf(bytes);
+  return Object.fromEntries([...f.tensors.values()].map((t) => [t.name, { shape: [...t.dims].reverse(), type: 'F32' as const, data: ggufToFloat32(f, bytes, t) }]));
+}
+
+function readGgufModelTensors(): Record<string, GgufTensorIn> {
+  return tensorsOf(storiesGguf('F32'));
+}
