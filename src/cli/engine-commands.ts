@@ -1,20 +1,27 @@
 // The engine's CLI commands: logits, generate, cache. Each returns the JSON object it prints.
 import type { Gpu } from '../gpu/device';
 import { Model } from '../engine/model';
-import { folderFiles } from '../engine/files-node';
 import { Tokenizer } from '../engine/tokenizer';
 import { hookShape } from '../engine/hooks';
 import { type Args, idList, num, str } from './args';
+import { openModelArg } from './model-source';
+import { importPeft } from '../engine/peft';
+import { folderFiles } from '../engine/files-node';
+import type { LoraAdapter } from '../engine/lora';
 
 export interface Loaded {
   model: Model;
   tokenizer: Tokenizer | null;
+  /** --adapter: a PEFT LoRA folder applied to every forward. */
+  lora: LoraAdapter | null;
 }
 
+/** --model: a folder, a .gguf file or a Hub id (src/cli/model-source.ts). */
 export async function loadModel(gpu: Gpu, args: Args): Promise<Loaded> {
-  const files = folderFiles(str(args, 'model'));
-  const model = await Model.load(gpu, files);
-  return { model, tokenizer: await Tokenizer.load(files) };
+  const opened = await openModelArg(gpu, args);
+  if (opened.tokenizerNote && typeof args.text === 'string') process.stderr.write(`note: ${opened.tokenizerNote}\n`);
+  const lora = typeof args.adapter === 'string' ? await importPeft(opened.model.parts.rt, opened.model.config, folderFiles(args.adapter)) : null;
+  return { model: opened.model, tokenizer: opened.tokenizer, lora };
 }
 
 /** Token ids from --ids or --text (the latter needs the model's tokenizer). */
@@ -34,7 +41,7 @@ function rows(flat: Float32Array, width: number): number[][] {
 }
 
 export async function logitsCommand(l: Loaded, args: Args): Promise<object> {
-  const { logits } = await l.model.forward(inputIds(l, args));
+  const { logits } = await l.model.forward(inputIds(l, args), { lora: l.lora });
   return { logits: rows(logits!, l.model.config.vocab) };
 }
 
@@ -48,6 +55,7 @@ export async function generateCommand(l: Loaded, args: Args): Promise<object> {
     topP: num(args, 'top-p', 1),
     seed: num(args, 'seed', 0),
     stop,
+    lora: l.lora,
   });
   return l.tokenizer ? { ids: out, text: l.tokenizer.decode(out) } : { ids: out };
 }
@@ -55,7 +63,7 @@ export async function generateCommand(l: Loaded, args: Args): Promise<object> {
 export async function cacheCommand(l: Loaded, args: Args): Promise<object> {
   const ids = inputIds(l, args);
   const names = str(args, 'hooks').split(',').map((s) => s.trim()).filter(Boolean);
-  const { cache } = await l.model.forward(ids, { hooks: names.map((name) => ({ name, op: 'read' as const })), logits: 'none' });
+  const { cache } = await l.model.forward(ids, { hooks: names.map((name) => ({ name, op: 'read' as const })), logits: 'none', lora: l.lora });
   const activations: Record<string, { shape: number[]; data: number[] }> = {};
   for (const name of names) {
     activations[name] = { shape: hookShape(l.model.config, name, ids.length).dims, data: Array.from(cache[name]) };

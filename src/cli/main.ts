@@ -3,19 +3,31 @@ import { describeAdapter } from '../gpu/device';
 import { closeGpu, nodeGpu } from '../gpu/node';
 import { parseArgs } from './args';
 import { cacheCommand, generateCommand, loadModel, logitsCommand } from './engine-commands';
+import { modelsCommand } from './models';
+import { finetuneCommand } from './finetune';
 
 const USAGE = `usage: latentlab <command> [flags]
   logits   --model DIR (--ids 1,2,3 | --text "...") --json
   generate --model DIR (--ids 1 | --text "...") [--max-new-tokens 30] [--temperature 0] [--top-k K] [--top-p P] [--seed S] [--stop ID,...] --json
   cache    --model DIR (--ids 1,2,3 | --text "...") --hooks NAME[,NAME...] --json
+  finetune --model DIR (--ids 1,2,... | --text-file F) [--lora-rank 8] [--lora-alpha 2R] [--targets q_proj,...] [--steps 100]
+           [--lr 1e-3] [--batch-size 1] [--seq-len 64] [--seed 0] [--checkpoint FILE] --out DIR --json
+           writes a PEFT adapter to --out; --checkpoint resumes from FILE when it exists
+  models   list | rm ID[@REVISION] | clear        Hub downloads in the cache folder [--cache-dir DIR]
+--model takes a folder, a .gguf file or a Hub id (owner/name[@revision]); with a Hub id also [--hub-url URL]
+[--token TOKEN (or HF_TOKEN)] [--revision REV] [--cache-dir DIR (default ~/.cache/latentlab)] [--quiet].
+--dtype f32|q8|q4|auto (default auto: the most precise that fits --gpu-budget-mb, default 2048).
+--adapter DIR applies a PEFT LoRA adapter on logits, generate and cache.
 Output is JSON; the adapter in use is printed on stderr.`;
 
 async function run(words: string[], args: Record<string, string | boolean>): Promise<object> {
   const cmd = words.join(' ');
+  if (words[0] === 'models') return modelsCommand(words[1] ?? '', words.slice(2), args);
   const engineCommands: Record<string, typeof logitsCommand> = {
     logits: logitsCommand,
     generate: generateCommand,
     cache: cacheCommand,
+    finetune: finetuneCommand,
   };
   const handler = engineCommands[cmd];
   if (!handler) throw new Error(cmd ? `unknown command "${cmd}"\n${USAGE}` : USAGE);
@@ -25,6 +37,7 @@ async function run(words: string[], args: Record<string, string | boolean>): Pro
   try {
     return await handler(loaded, args);
   } finally {
+    loaded.lora?.destroy();
     loaded.model.dispose();
   }
 }
