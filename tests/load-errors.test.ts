@@ -1,0 +1,85 @@
+// Every bad model input at the loader level, each refused with a message that names the problem.
+import { beforeAll, describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodeGpu } from '../src/gpu/node';
+import type { Gpu } from '../src/gpu/device';
+import { Model } from '../src/engine/model';
+import { memoryFiles } from '../src/engine/files';
+import { openFiles } from '../src/engine/open-model';
+import { planMemory, chooseDtype } from '../src/engine/memory-plan';
+import { writeSafetensors } from '../src/engine/safetensors';
+import { makeTinyModel } from './fixtures/tiny-models';
+
+const STORIES = fileURLToPath(new URL('../../shared/models/stories260K', import.meta.url));
+const config = readFileSync(join(STORIES, 'config.json'), 'utf8');
+const weights = new Uint8Array(readFileSync(join(STORIES, 'model.safetensors')));
+
+/** The safetensors file with its JSON header replaced (data section kept). */
+function withHeader(edit: (h: Record<string, any>) => void): Uint8Array {
+  const len = Number(new DataView(weights.buffer, weights.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(weights.subarray(8, 8 + len)));
+  edit(header);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + weights.length - 8 - len);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(weights.subarray(8 + len), 8 + json.length);
+  return out;
+}
+
+describe('bad model input', () => {
+  let gpu: Gpu;
+  beforeAll(async () => {
+    gpu = await nodeGpu();
+  });
+  const load = (files: Record<string, Uint8Array | string>) => Model.load(gpu, memoryFiles('bad-model', files), { dtype: 'f32' });
+
+  test.each([
+    ['truncated safetensors', { 'config.json': config, 'model.safetensors': weights.subarray(0, 500_000) }, /bad-model\/model\.safetensors: tensor ".*" data_offsets .* run past the data section .*truncated\?/],
+    ['header length past the end', { 'config.json': config, 'model.safetensors': weights.subarray(0, 1000) }, /header length \d+ runs past the end of the file \(1000 bytes\)/],
+    ['shorter than the length prefix', { 'config.json': config, 'model.safetensors': weights.subarray(0, 5) }, /truncated, 5 bytes is shorter than the 8-byte header length/],
+    ['overlapping offsets', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.norm.weight'].data_offsets = h['model.layers.0.input_layernorm.weight'].data_offsets; }) }, /overlap/],
+    ['out-of-range offsets', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.norm.weight'].data_offsets = [2e6, 2e6 + 256]; }) }, /tensor "model\.norm\.weight" data_offsets \[2000000, 2000256\] run past the data section/],
+    ['unknown dtype', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.norm.weight'].dtype = 'F12'; }) }, /tensor "model\.norm\.weight" has unknown dtype "F12"; known: F64, F32/],
+    ['a dtype that is not floats', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.norm.weight'].dtype = 'I32'; }) }, /dtype I32 cannot be read as floats \(supported: F32, F16, BF16, F64\)/],
+    ['a shape that disagrees with the config', { 'config.json': config.replace('"intermediate_size": 172', '"intermediate_size": 160'), 'model.safetensors': weights }, /tensor model\.layers\.0\.mlp\.gate_proj\.weight in model\.safetensors has shape \[172,64\] but the config implies \[160,64\]/],
+    ['a missing tensor', { 'config.json': config, 'model.safetensors': withHeader((h) => { delete h['model.layers.2.self_attn.v_proj.weight']; }) }, /tensor model\.layers\.2\.self_attn\.v_proj\.weight is missing from the checkpoint/],
+    ['an unsupported architecture', { 'config.json': config.replace('LlamaForCausalLM', 'MambaForCausalLM'), 'model.safetensors': weights }, /unsupported architecture "MambaForCausalLM" in bad-model\/config\.json; supported: GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM/],
+    ['a config that is not JSON', { 'config.json': config.slice(0, 40), 'model.safetensors': weights }, /bad-model\/config\.json is not valid JSON/],
+    ['no config', { 'model.safetensors': weights }, /bad-model: config\.json is missing/],
+    ['no weights', { 'config.json': config }, /bad-model: no model\.safetensors or model\.safetensors\.index\.json/],
+    ['an index naming a missing shard', { 'config.json': config, 'model.safetensors.index.json': JSON.stringify({ weight_map: { 'model.norm.weight': 'model-00001-of-00002.safetensors' } }) }, /shard model-00001-of-00002\.safetensors named in model\.safetensors\.index\.json is missing/],
+  ] as [string, Record<string, Uint8Array | string>, RegExp][])('%s', async (_, files, msg) => {
+    await expect(load(files)).rejects.toThrow(msg);
+  });
+
+  test('a missing tokenizer: the model loads, and the tokenizer is null (the CLI then asks for --ids)', async () => {
+    const { model, tokenizer } = await openFiles(gpu, memoryFiles('no-tokenizer', { 'config.json': config, 'model.safetensors': weights }), { dtype: 'f32' });
+    expect(tokenizer).toBeNull();
+    model.dispose();
+  });
+
+  test('a broken tokenizer.json is named', async () => {
+    await expect(openFiles(gpu, memoryFiles('broken-tok', { 'config.json': config, 'model.safetensors': weights, 'tokenizer.json': '{"model": ' }), { dtype: 'f32' })).rejects.toThrow(/tokenizer\.json in broken-tok is not valid JSON/);
+  });
+
+  test('a model too large for the device: over the budget, or a row wider than any binding', () => {
+    const limits = { maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 256 * 2 ** 20 };
+    // A 7B-shaped Llama: 6.7e9 parameters.
+    const big = { arch: 'llama', vocab: 32000, hidden: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, headDim: 128, intermediate: 11008, maxPositions: 4096, norm: 'rmsnorm', normEps: 1e-5, act: 'silu', gatedMlp: true, qkvBias: false, oBias: false, mlpBias: false, tiedEmbeddings: false, rope: { theta: 10000, llama3: null }, bosTokenId: 1, eosTokenIds: [2] } as const;
+    const plan = planMemory(big, 'f32', limits);
+    expect(plan.params).toBeGreaterThan(6.7e9);
+    expect(plan.tensors.find((t) => t.name === 'embed')!.parts).toBe(4); // 500 MiB in 128 MiB bindings
+    expect(() => chooseDtype(big, 'auto', limits, 3 * 2 ** 30)).toThrow(/model too large for this device: its weights need f32 \d{5}\.\d MiB, q8 \d{4}\.\d MiB, q4 \d{4}\.\d MiB but the budget is 3072\.0 MiB/);
+    expect(chooseDtype(big, 'auto', limits, 5 * 2 ** 30).dtype).toBe('q4');
+    expect(() => planMemory(big, 'f32', { maxStorageBufferBindingSize: 8192, maxBufferSize: 8192 })).toThrow(/embed \[32000, 4096\] as f32 needs 500\.0 MiB in one buffer, but this device binds at most 0\.0 MiB/);
+  });
+
+  test('a model too large for the budget is refused by Model.load before anything is uploaded', async () => {
+    const tiny = makeTinyModel('llama-gqa');
+    const files = { 'config.json': JSON.stringify(tiny.configJson), 'model.safetensors': writeSafetensors(tiny.tensors) };
+    await expect(Model.load(gpu, memoryFiles('tiny', files), { dtype: 'f32', budgetBytes: 1000 })).rejects.toThrow(/model too large for this device: its weights need f32 0\.\d MiB but the budget is 0\.0 MiB; try a smaller --dtype/);
+  });
+});
