@@ -8,6 +8,7 @@ import type { ModelFiles } from './files';
 import { checkIds, forward, type ForwardOptions, type ForwardResult, type ModelParts } from './forward';
 import type { HookSpec } from './hooks';
 import { KVCache } from './kv-cache';
+import type { LoraAdapter } from './lora';
 import { RopeTable } from './rope';
 import { sample, seededRandom, type SamplingOptions } from './sampler';
 import { Checkpoint, loadWeights, type TensorSource, type Weights } from './weights';
@@ -30,6 +31,8 @@ export interface GenerateOptions extends SamplingOptions {
   stop?: number[];
   /** Hooks applied at every step (steered generation). Reads are not returned during generation. */
   hooks?: HookSpec[];
+  /** A LoRA adapter applied at every step. */
+  lora?: LoraAdapter | null;
 }
 
 const runtimes = new WeakMap<GPUDevice, Runtime>();
@@ -110,13 +113,13 @@ export class Model {
     const random = seededRandom(opts.seed ?? 0);
     const cache = this.newCache(ids.length + n);
     try {
-      let step = await this.forward(ids, { cache, logits: 'last', hooks: opts.hooks });
+      let step = await this.forward(ids, { cache, logits: 'last', hooks: opts.hooks, lora: opts.lora });
       for (;;) {
         const id = sample(step.logits!, opts, random);
         out.push(id);
         onToken?.(id);
         if (stop.has(id) || out.length >= n) break;
-        step = await this.forward([id], { cache, logits: 'last', hooks: opts.hooks });
+        step = await this.forward([id], { cache, logits: 'last', hooks: opts.hooks, lora: opts.lora });
       }
     } finally {
       cache.release();

@@ -4,6 +4,7 @@
 // use, then accumulated); gradients of trained parameters live in buffers the trainer owns.
 
 import type { Pass } from '../gpu/runtime';
+import { zero } from './grad-ops';
 
 export class Tape {
   private steps: (() => void)[] = [];
@@ -26,7 +27,7 @@ export class Tape {
     let g = this.grads.get(x);
     if (!g) {
       g = this.pass.scratchBuffer(x.size);
-      this.pass.clear(g);
+      zero(this.pass, g);
       this.grads.set(x, g);
     }
     return g;

@@ -96,7 +96,7 @@ export class Trainer {
     if (!batch.length) throw new Error('empty batch');
     const { rt, cfg } = this.m;
     const pass = new Pass(rt);
-    for (const p of this.params) pass.clear(p.grad);
+    for (const p of this.params) gop.zero(pass, p.grad);
     const grads = new Map(this.params.map((p) => [p.buf, p.grad]));
     const losses: Promise<Float32Array>[] = [];
     let tokens = 0;
@@ -208,7 +208,7 @@ export async function lossGradients(
   const pass = new Pass(m.rt);
   const grads = params.map((p) => {
     const g = pass.scratchBuffer(p.n * 4);
-    pass.clear(g);
+    gop.zero(pass, g);
     return g;
   });
   const tape = new Tape(pass, new Map(params.map((p, i) => [p.buf, grads[i]])), -1);

@@ -211,14 +211,6 @@ export class Pass {
     });
   }
 
-  /** Zero a buffer in stream order (gradients before they accumulate). */
-  clear(buf: GPUBuffer): void {
-    this.ops.push(() => {
-      this.endComputePass();
-      this.encoder.clearBuffer(buf);
-    });
-  }
-
   /** Copy between storage buffers in stream order. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.ops.push(() => {
