@@ -5,7 +5,7 @@
 import type { ModelFiles } from './files';
 import { checkHubResponse, hubHeaders, hubUrl, HubError, type HubOptions } from './hub';
 import { storeKey, type Manifest, type ModelStore } from './model-store';
-import { parseSafetensorsHeader } from './safetensors';
+import { parseSafetensorsHeader, safetensorsHeaderSize } from './safetensors';
 
 export interface Progress {
   /** The file being fetched, its bytes so far and its size. */
@@ -68,10 +68,12 @@ export async function intact(store: ModelStore, key: string, m: Manifest): Promi
 }
 
 async function safetensorsProblem(store: ModelStore, key: string, path: string, size: number): Promise<string | null> {
-  const bytes = await store.read(key, path);
-  if (!bytes) return 'missing';
   try {
-    parseSafetensorsHeader(bytes, size, path);
+    // Only the header is read: a multi-GB shard is checked without loading it.
+    const first8 = await store.head(key, path, 8);
+    if (!first8) return 'missing';
+    const headerSize = safetensorsHeaderSize(first8, size, path);
+    parseSafetensorsHeader((await store.head(key, path, headerSize))!, size, path);
     return null;
   } catch (e) {
     return (e as Error).message;

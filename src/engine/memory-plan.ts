@@ -87,6 +87,6 @@ export function chooseDtype(cfg: ModelConfig, dtype: WeightDtype | 'auto', limit
   }
   throw new Error(
     `model too large for this device: its weights need ${tried.join(', ')} but the budget is ${MiB(budget)}` +
-      (dtype === 'auto' ? '' : '; try a smaller --dtype (q8 or q4)') + ' or raise the GPU memory budget if the device has more',
+      `; ${dtype === 'auto' ? '' : 'try a smaller --dtype (q8 or q4), or '}raise the GPU memory budget (--gpu-budget-mb) if the device has more`,
   );
 }

@@ -27,6 +27,8 @@ export interface ModelStore {
   saveManifest(key: string, m: Manifest): Promise<void>;
   /** A complete file, or null. */
   read(key: string, path: string): Promise<Uint8Array | null>;
+  /** The first n bytes (fewer if the file is shorter) of a complete file, or null. */
+  head(key: string, path: string, n: number): Promise<Uint8Array | null>;
   /** Size of a complete file, or null. */
   size(key: string, path: string): Promise<number | null>;
   /** Bytes of the unfinished file kept so far (0 when none). */

@@ -1,7 +1,7 @@
 // The model store in Node: one folder per repo@revision under the user's cache dir
 // ($LATENTLAB_CACHE, else $XDG_CACHE_HOME/latentlab, else ~/.cache/latentlab), files in Hub layout,
 // unfinished files as <path>.part, and manifest.json written last.
-import { appendFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { splitKey, type Manifest, type ModelStore, type StoredModel } from './model-store';
@@ -54,6 +54,18 @@ export class FolderStore implements ModelStore {
     } catch (e) {
       if (missing(e)) return null;
       throw e;
+    }
+  }
+
+  async head(key: string, path: string, n: number): Promise<Uint8Array | null> {
+    const f = await open(this.file(key, path)).catch((e) => (missing(e) ? null : Promise.reject(e)));
+    if (!f) return null;
+    try {
+      const buf = new Uint8Array(n);
+      const { bytesRead } = await f.read(buf, 0, n, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await f.close();
     }
   }
 

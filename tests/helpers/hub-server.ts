@@ -31,6 +31,13 @@ export async function serveHub(repos: Record<string, HubRepo>): Promise<FakeHub>
     const url = new URL(req.url ?? '/', 'http://x');
     const range = req.headers.range ?? null;
     requests.push({ method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), range });
+    // The Hub allows cross-origin reads, which the browser test relies on.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', 'content-length, content-range, accept-ranges, x-linked-size');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'access-control-allow-headers': 'authorization, range', 'access-control-allow-methods': 'GET, HEAD' }).end();
+      return;
+    }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const repo = m ? repos[m[1]] : undefined;
     if (!m || !repo || decodeURIComponent(m[2]) !== (repo.revision ?? 'main')) {
