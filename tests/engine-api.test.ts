@@ -48,7 +48,8 @@ describe('engine API', () => {
     const info = await api.init();
     expect(info.architecture.toLowerCase()).toContain('swiftshader');
     expect(typeof info.features.subgroups).toBe('boolean');
-    expect(loaded).toMatchObject({ id: 'm1', label: 'tiny', dtype: 'f32', hasTokenizer: true, hasChatTemplate: false });
+    expect(loaded).toMatchObject({ id: 'm1', label: 'tiny', dtype: 'f32', hasTokenizer: true, hasChatTemplate: false, tokenizerNote: '' });
+    expect(loaded.weightBytes).toBeGreaterThan(0);
     expect(loaded.config.vocab).toBe(64);
     expect(loaded.hookNames).toContain('blocks.1.hook_resid_post');
     expect(structuredClone(loaded)).toEqual(loaded);

@@ -23,18 +23,29 @@ export type ModelSource =
   /** A folder laid out like a Hugging Face repo (config.json, *.safetensors, tokenizer.json), served over HTTP. */
   | { kind: 'url'; baseUrl: string; label?: string }
   /** Files picked from disk or dropped on the page, keyed by their path inside the model folder. */
-  | { kind: 'local'; label: string; files: Record<string, Blob> };
+  | { kind: 'local'; label: string; files: Record<string, Blob> }
+  /** One GGUF file (weights and, when it carries one, the tokenizer). */
+  | { kind: 'gguf'; label: string; file: Blob };
+
+export interface LoadModelOptions {
+  /** Weight storage on the GPU; 'auto' (default) picks the most precise that fits the budget. */
+  dtype?: 'auto' | 'f32' | 'q8' | 'q4';
+  /** GPU memory the weights may take, in bytes (default: the engine's budget). */
+  budgetBytes?: number;
+}
 
 export interface LoadedModel {
   id: string;
   label: string;
   config: ModelConfig;
-  /** Weight storage the engine chose (e.g. 'f32', 'f16'). */
+  /** Weight storage the engine chose ('f32', 'q8', 'q4'). */
   dtype: string;
   /** Bytes of weights on the GPU. */
   weightBytes: number;
   hasTokenizer: boolean;
   hasChatTemplate: boolean;
+  /** Why there is no tokenizer, when the engine knows ('' otherwise). */
+  tokenizerNote: string;
   /** Hook points this model offers, in forward order. */
   hookNames: string[];
 }
@@ -111,7 +122,7 @@ export interface GenerateResult {
 
 export interface EngineApi {
   init(): Promise<AdapterInfo>;
-  loadModel(source: ModelSource): Promise<LoadedModel>;
+  loadModel(source: ModelSource, opts?: LoadModelOptions): Promise<LoadedModel>;
   tokenize(modelId: string, input: string | ChatMessage[], opts?: TokenizeOptions): Promise<Tokenized>;
   decode(modelId: string, ids: number[], opts?: { skipSpecialTokens?: boolean }): Promise<string>;
   /** Display text of each id in context ('#id' when the model has no tokenizer). */

@@ -2,8 +2,9 @@
 // It takes the GPU as a function so the same object runs in the worker (navigator.gpu) and in Node tests (Dawn).
 
 import type { Gpu } from '../gpu/device';
-import { Model } from '../engine/model';
+import type { Model } from '../engine/model';
 import { urlFiles, type ModelFiles } from '../engine/files';
+import { openFiles, openGguf, type OpenedModel } from '../engine/open-model';
 import { hookNames, hookShape } from '../engine/hooks';
 import { Tokenizer } from '../engine/tokenizer';
 import type {
@@ -15,6 +16,7 @@ import type {
   GenerateOptions,
   GenerateResult,
   LoadedModel,
+  LoadModelOptions,
   ModelSource,
   StreamedToken,
   Tokenized,
@@ -60,22 +62,30 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
       return { ...g.adapter, features: { ...g.features }, limits: { ...g.limits } };
     },
 
-    async loadModel(source: ModelSource): Promise<LoadedModel> {
+    async loadModel(source: ModelSource, opts: LoadModelOptions = {}): Promise<LoadedModel> {
       const g = await device();
-      const files: ModelFiles = source.kind === 'url' ? urlFiles(source.baseUrl) : blobFiles(source.label, source.files);
-      const label = source.label ?? files.label;
-      // Read the tokenizer first: a broken tokenizer.json should fail before the weights upload.
-      const tokenizer = await Tokenizer.load(files);
-      const model = await Model.load(g, files);
+      const load = { dtype: opts.dtype ?? 'auto', budgetBytes: opts.budgetBytes };
+      let opened: OpenedModel;
+      let label: string;
+      if (source.kind === 'gguf') {
+        label = source.label;
+        opened = await openGguf(g, new Uint8Array(await source.file.arrayBuffer()), label, load);
+      } else {
+        const files: ModelFiles = source.kind === 'url' ? urlFiles(source.baseUrl) : blobFiles(source.label, source.files);
+        label = source.label ?? files.label;
+        opened = await openFiles(g, files, load);
+      }
+      const { model, tokenizer } = opened;
       const id = `m${nextId++}`;
       const info: LoadedModel = {
         id,
         label,
         config: model.config,
-        dtype: storageDtype(model),
+        dtype: model.dtype,
         weightBytes: model.weightBytes,
         hasTokenizer: tokenizer !== null,
         hasChatTemplate: tokenizer?.hasChatTemplate ?? false,
+        tokenizerNote: opened.tokenizerNote ?? '',
         hookNames: hookNames(model.config),
       };
       models.set(id, { info, model, tokenizer, lock: new Lock() });
@@ -165,12 +175,6 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
       await e.lock.run(async () => e.model.dispose());
     },
   };
-}
-
-/** Storage type of the weights on the GPU. The engine widens every checkpoint to f32 unless it says otherwise. */
-function storageDtype(model: Model): string {
-  const d = (model as unknown as { dtype?: unknown }).dtype;
-  return typeof d === 'string' ? d : 'f32';
 }
 
 function checkIds(ids: number[], info: LoadedModel): void {

@@ -42,6 +42,17 @@ describe('with WebGPU (SwiftShader)', () => {
     await expect.poll(() => app.page.getByTestId('prompt').isVisible()).toBe(true);
   });
 
+  it('opens a method page from the registry, loading its code on first visit', async () => {
+    await app.page.getByRole('link', { name: 'Market entry' }).click();
+    expect(app.page.url()).toMatch(/#\/market-entry$/);
+    await app.page.getByText('Multi-objective scaling laws and market entry').first().waitFor({ timeout: 60_000 });
+    // The status bar stays, and the way back to Explore keeps the loaded model.
+    expect(await app.page.getByTestId('model-status').textContent()).toMatch(/e2e-tiny/);
+    await app.shot('shell-market-entry');
+    await app.page.goBack();
+    await expect.poll(() => app.page.getByTestId('prompt').isVisible()).toBe(true);
+  });
+
   it('logs no errors', () => {
     // 404s for optional tokenizer files (generation_config.json, chat_template.jinja) are expected.
     expect(app.errors.filter((e) => !/404|Failed to load resource/.test(e))).toEqual([]);

@@ -22,6 +22,13 @@ export const PAGES: PageEntry[] = [
     blurb: 'Tokens, next-token probabilities and greedy continuations of a prompt',
     load: () => import('./Explore.svelte'),
   },
+  {
+    id: 'market-entry',
+    title: 'Market entry',
+    blurb: 'Multi-objective scaling laws and market entry: ridge-regression loss curves, entry thresholds, Monte Carlo check',
+    // Takes `gpu` as a Gpu when given one; with the engine client it opens its own WebGPU device for the Monte Carlo.
+    load: () => import('./MarketEntry.svelte'),
+  },
 ];
 
 export function findPage(id: string): PageEntry {
