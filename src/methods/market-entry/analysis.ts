@@ -63,8 +63,10 @@ export function summarise(a: MarketAnalysis) {
       delta: params.delta,
       rho: params.rho,
       P: Number.isFinite(params.P) ? params.P : 'Infinity',
-      tau_I: r4(a.market.tauI),
-      tau_E: Number.isFinite(a.market.tauE) ? r4(a.market.tauE) : 'Infinity',
+      tau_I_over_L2_beta1: params.tauIRel,
+      tau_E_over_L2_beta1: Number.isFinite(params.tauERel) ? params.tauERel : 'Infinity',
+      tau_I: a.market.tauI,
+      tau_E: Number.isFinite(a.market.tauE) ? a.market.tauE : 'Infinity',
       tau_scale_L2_of_beta1: r4(a.market.scale),
     },
   };

@@ -31,12 +31,15 @@ export function tauForLimit(spec: Spectrum, G: number): number {
 
 function finish(x: number[], tau: number[], NE: number[], predicted: number): GapSweep {
   const y = NE.map((n) => Math.log10(n));
+  // For small ν the narrowest gaps need N_E* beyond N_MAX (reported as Infinity): fit the narrowest finite decade.
+  const first = y.findIndex(Number.isFinite);
+  const lo = first < 0 ? NaN : x[first];
   return {
     log10Gap: x,
     tau,
     NE,
     localC: localSlopes(x, y, 0.5).map((s) => -s),
-    cSmallGap: -windowSlope(x, y, x[0], x[0] + 1),
+    cSmallGap: -windowSlope(x, y, lo, lo + 1),
     predicted,
   };
 }
