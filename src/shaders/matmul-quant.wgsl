@@ -37,11 +37,6 @@ override HAS_SCALE: bool = false;
 override HAS_SHIFT: bool = false;
 override HAS_RES: bool = false;
 
-// Element j of the word in byte j, sign-extended.
-fn i8x4(u: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<i32>(bitcast<i32>(u)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
-}
-
 // Four nibbles starting at bit `sh`.
 fn u4x4(u: u32, sh: u32) -> vec4<f32> {
   return vec4<f32>((vec4<u32>(u) >> (vec4<u32>(0u, 4u, 8u, 12u) + vec4<u32>(sh))) & vec4<u32>(15u));
@@ -80,10 +75,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         var b2 = vec4<f32>(0.0);
         var b3 = vec4<f32>(0.0);
         if (QBITS == 8u) {
-          b0 = i8x4(W[wr.x + k]);
-          b1 = i8x4(W[wr.y + k]);
-          b2 = i8x4(W[wr.z + k]);
-          b3 = i8x4(W[wr.w + k]);
+          // q / 127 (q is never -128); the group scale below carries the 127.
+          b0 = unpack4x8snorm(W[wr.x + k]);
+          b1 = unpack4x8snorm(W[wr.y + k]);
+          b2 = unpack4x8snorm(W[wr.z + k]);
+          b3 = unpack4x8snorm(W[wr.w + k]);
         } else if (QBITS == 4u) {
           let sh = (j & 1u) * 16u;
           b0 = u4x4(W[wr.x + k / 2u], sh);
@@ -122,7 +118,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       }
     }
     if (QBITS == 8u) {
-      let sc = bitcast<vec4<f32>>(vec4<u32>(W[gr.x + g], W[gr.y + g], W[gr.z + g], W[gr.w + g]));
+      let sc = 127.0 * bitcast<vec4<f32>>(vec4<u32>(W[gr.x + g], W[gr.y + g], W[gr.z + g], W[gr.w + g]));
       c0 += sc * d0;
       c1 += sc * d1;
       c2 += sc * d2;
