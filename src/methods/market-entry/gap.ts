@@ -56,11 +56,12 @@ export function unconstrainedEntrantSweep(spec: Spectrum, lo = -10, hi = -2, per
 /** Thm 5: fixed τ_I, entrant thresholds with D/G_I ∈ [10^lo, 10^hi]. */
 export function convergingThresholdSweep(spec: Spectrum, tauI: number, lo = -6, hi = -0.1, perDecade = 3): GapSweep {
   const GI = limitLoss(spec, tauI).L1;
-  if (!(GI > 0)) throw new RangeError('market-entry: τ_I does not bind at infinite data (τ_I ≥ L₂(β₁)), so there is no gap to close');
+  const v = nu(spec.params.gamma, spec.params.delta);
+  // τ_I ≥ L₂(β₁): the incumbent is unconstrained at infinite data (G_I = 0), so there is no gap to close.
+  if (!(GI > 0)) return { log10Gap: [], tau: [], NE: [], localC: [], cSmallGap: NaN, predicted: (v + 1) / v };
   const x = logGrid(lo, hi, perDecade);
   const tau = x.map((g) => tauForLimit(spec, GI - GI * 10 ** g));
   const NE = tau.map((t) => entryThreshold(spec, GI, t).NE);
-  const v = nu(spec.params.gamma, spec.params.delta);
   return finish(x, tau, NE, (v + 1) / v);
 }
 

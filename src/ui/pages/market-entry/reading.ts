@@ -12,6 +12,19 @@ export function reading(a: MarketAnalysis): string {
   const [l1, l2, l3] = a.incumbent.exponents;
   const [s1, s2, s3] = a.entry.slopes;
   const h = a.headline;
+  if (!a.incumbent.windows.every(Boolean)) {
+    const binds = Number.isFinite(a.incumbent.onset);
+    return [
+      `With γ = ${p.gamma} and δ = ${p.delta}, single-objective ridge scales as N^−ν with ν = ${f(v)}.`,
+      binds
+        ? `At these thresholds the three regimes are not all resolved: the incumbent's constraint starts to bind near N ≈ ${e(a.incumbent.onset)} and its loss reaches twice its limit near N ≈ ${e(a.incumbent.plateau)};`
+        : `At these thresholds the incumbent's safety constraint never binds, so it behaves like a single-objective learner and an entrant gains nothing from its looser threshold;`,
+      binds
+        ? `A fitted regime needs room: regime 1 an onset above N = 10^2.5, regime 2 a plateau at least 10^2.5 times the onset, regime 3 a plateau below N = 10^26 (a smaller slack 1 − τ_I/L₂(β₁) moves both scales up).`
+        : `Lower τ_I below L₂(β₁) to see the multi-objective regimes.`,
+      `At N_I = ${e(h.NI)} the entrant needs N_E* ≈ ${e(h.NE)}.`,
+    ].join(' ');
+  }
   const parts = [
     `With γ = ${p.gamma} and δ = ${p.delta}, single-objective ridge scales as N^−ν with ν = min(2(1+γ), δ+γ) = ${f(v)}.`,
     `The incumbent's loss falls as N^−${f(l1)} until its safety constraint starts to bind near N ≈ ${e(a.incumbent.onset)};`,
@@ -21,6 +34,5 @@ export function reading(a: MarketAnalysis): string {
     `at N_I = ${e(h.NI)} the entrant needs N_E* ≈ ${e(h.NE)} samples, ${f((100 * h.NE) / h.NI, 2)}% of the incumbent's data.`,
     `The safety constraint, not the data, is what bounds the incumbent's lead.`,
   ];
-  if (!a.incumbent.windows.every(Boolean)) parts.push('(Some regimes are not resolved at these settings; see the regime table.)');
   return parts.join(' ');
 }
