@@ -148,6 +148,30 @@ describe('GGUF', () => {
     }
   });
 
+  test.each([['Q4_K', 12, 1 / 15], ['Q6_K', 14, 1 / 31]] as const)('%s super-blocks decode within half a step of each value', (type, id, rel) => {
+    // Sub-blocks of very different ranges, so every 6-bit scale and min position matters.
+    const x = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i * 0.7) * (1 + (i >> 5)) * (i % 3 === 0 ? 1 : 0.5) + (i >> 6) * 0.1);
+    const bytes = writeGguf({ 'general.architecture': { type: 'string', value: 'llama' } }, { 't.weight': { shape: [2, 256], type, data: x } });
+    const file = parseGguf(bytes);
+    expect(file.tensors.get('t.weight')!.type).toBe(id);
+    const got = ggufToFloat32(file, bytes, file.tensors.get('t.weight')!);
+    const group = type === 'Q4_K' ? 32 : 16;
+    for (let g = 0; g < 512 / group; g++) {
+      const xs = Array.from(x.subarray(g * group, (g + 1) * group));
+      const range = type === 'Q4_K' ? Math.max(...xs) - Math.min(0, ...xs) : Math.max(...xs.map(Math.abs));
+      // Half a step, plus the rounding of 6-bit (Q4_K) and 8-bit (Q6_K) scales against the block's largest.
+      const bound = range * rel * 0.5 + (type === 'Q4_K' ? 0.2 : 0.05) * range;
+      for (let j = 0; j < group; j++) expect(Math.abs(got[g * group + j] - xs[j]), `${type}[${g * group + j}]`).toBeLessThanOrEqual(bound);
+    }
+    let err = 0;
+    let norm = 0;
+    for (let i = 0; i < 512; i++) {
+      err += (got[i] - x[i]) ** 2;
+      norm += x[i] ** 2;
+    }
+    expect(Math.sqrt(err / norm)).toBeLessThan(type === 'Q4_K' ? 0.08 : 0.03);
+  });
+
   test('@huggingface/gguf reads the written file the same way', async () => {
     const bytes = storiesGguf('Q8_0');
     const path = join(mkdtempSync(join(tmpdir(), 'gguf-')), 'stories.gguf');
