@@ -54,7 +54,7 @@ describe('market-entry page', () => {
     expect(await page.getByTestId('reading').textContent()).toMatch(/N\^−0\.59/);
   });
 
-  it('recomputes when a slider moves (δ = 2 saturates nothing: ν = 2.5)', async () => {
+  it('recomputes when a slider moves (δ = 2 gives ν = δ+γ = 2.5)', async () => {
     await page.getByTestId('slider-delta').fill('2');
     await expect.poll(async () => page.getByTestId('nu').textContent(), { timeout: 120_000 }).toBe('2.500');
     await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 120_000 }).toMatch(/ready/);
