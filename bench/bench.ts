@@ -4,23 +4,34 @@ import { closeGpu, nodeGpu } from '../src/gpu/node';
 import { Model, runtimeFor } from '../src/engine/model';
 import { folderFiles } from '../src/engine/files-node';
 import { writeTinyModel } from '../tests/fixtures/tiny-models';
-import { forwardFigures, matmulFigures } from './measure';
+import { forwardFigures, matmulFigures, trainingFigures } from './measure';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { printFigures, STORIES } from './report';
 import { chromiumFigures } from './chromium';
 
 const gpu = await nodeGpu();
 const adapter = describeAdapter(gpu);
 const rt = runtimeFor(gpu);
-const models = { stories260K: STORIES, 'bench-llama (4L, 256 wide)': writeTinyModel('bench-llama') };
+const models: Record<string, string> = { stories260K: STORIES, 'bench-llama (4L, 256 wide)': writeTinyModel('bench-llama') };
+// Training is also measured on the shipped toy model when it is there.
+const toy = fileURLToPath(new URL('../public/models/toy-s', import.meta.url));
+const trainModels: Record<string, string> = { stories260K: STORIES, ...(existsSync(`${toy}/config.json`) ? { 'toy-s': toy } : {}) };
 const forward = [];
 for (const [name, dir] of Object.entries(models)) {
   const m = await Model.load(gpu, folderFiles(dir));
   forward.push(...(await forwardFigures(m, name)));
   m.dispose();
 }
-printFigures('Node (Dawn)', adapter, await matmulFigures(rt), forward);
+const training = [];
+for (const [name, dir] of Object.entries(trainModels)) {
+  const m = await Model.load(gpu, folderFiles(dir));
+  training.push(await trainingFigures(m, name));
+  m.dispose();
+}
+printFigures('Node (Dawn)', adapter, await matmulFigures(rt), forward, training);
 await closeGpu();
 
-const browser = await chromiumFigures(models);
-printFigures('Chromium', browser.adapter, browser.matmul, browser.forward);
+const browser = await chromiumFigures(models, trainModels);
+printFigures('Chromium', browser.adapter, browser.matmul, browser.forward, browser.training);
 process.exit(0);

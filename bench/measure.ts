@@ -4,6 +4,8 @@ import { Pass, type Runtime } from '../src/gpu/runtime';
 import { linear, linearNaive } from '../src/engine/ops';
 import type { Model } from '../src/engine/model';
 import type { HookSpec } from '../src/engine/hooks';
+import { FinetuneRun } from '../src/engine/finetune';
+import { nextTokenLabels } from '../src/engine/trainer';
 
 export interface MatmulFigure {
   shape: string;
@@ -82,4 +84,27 @@ export async function forwardFigures(model: Model, name: string, reps = 5, lengt
     }
   }
   return out;
+}
+
+export interface TrainFigure {
+  model: string;
+  T: number;
+  stepMs: number;
+  forwardMs: number;
+  tokensPerS: number;
+  /** Training step time over forward time on the same sequence (target ≤ 3.5). */
+  ratio: number;
+  stepMB: number;
+}
+
+/** LoRA r=8 on every linear module, one 64-token sequence per step. */
+export async function trainingFigures(model: Model, name: string, reps = 5, T = 64): Promise<TrainFigure> {
+  const ids = Array.from({ length: T }, (_, i) => (i * 7 + 1) % model.config.vocab);
+  const targets = model.config.arch === 'gpt2' ? ['c_attn', 'c_proj', 'c_fc'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+  const run = new FinetuneRun(model, [{ ids, labels: nextTokenLabels(ids) }], { lora: { rank: 8, alpha: 16, targets }, train: { lr: 1e-3 }, batchSize: 1, seed: 0 });
+  let bytes = 0;
+  const stepMs = await timeIt(async () => void (bytes = (await run.next()).stepBytes), reps);
+  const forwardMs = await timeIt(async () => void (await model.forward(ids, { lora: run.lora })), reps);
+  run.dispose();
+  return { model: name, T, stepMs, forwardMs, tokensPerS: (T / stepMs) * 1000, ratio: stepMs / forwardMs, stepMB: bytes / 2 ** 20 };
 }

@@ -36,6 +36,14 @@ describe('latentlab CLI', () => {
     expect(json.activations['blocks.0.attn.hook_pattern'].shape).toEqual([8, 3, 3]);
   });
 
+  test('market-entry prints the regimes, the entry slopes and the Monte Carlo check', async () => {
+    const { json } = await cli('market-entry', '--gamma', '0.5', '--delta', '1', '--rho', '0.5', '--json');
+    expect(json.nu).toBeCloseTo(1.5);
+    expect(json.loss_exponents).toHaveLength(3);
+    expect(json.entry_slopes).toHaveLength(3);
+    expect(json.mc_vs_closed_form_max_rel_err).toBeLessThan(0.05);
+  });
+
   test('bad input exits non-zero with the problem named', async () => {
     await expect(run(process.execPath, [BIN, 'logits', '--model', STORIES, '--ids', '1,x'])).rejects.toMatchObject({ stderr: expect.stringMatching(/"x" is not an integer token id/) });
     await expect(run(process.execPath, [BIN, 'logits', '--model', STORIES, '--text', 'hi'])).rejects.toMatchObject({ stderr: expect.stringMatching(/no tokenizer.json/) });

@@ -2,18 +2,26 @@
 import { describeAdapter, requestGpu } from '../../src/gpu/device';
 import { Model, runtimeFor } from '../../src/engine/model';
 import { urlFiles } from '../../src/engine/files';
-import { forwardFigures, matmulFigures } from '../measure';
+import { forwardFigures, matmulFigures, trainingFigures } from '../measure';
 
 async function main() {
   const gpu = await requestGpu(navigator.gpu);
-  const names: string[] = JSON.parse(new URLSearchParams(location.search).get('models') ?? '[]');
+  const q = new URLSearchParams(location.search);
+  const names: string[] = JSON.parse(q.get('models') ?? '[]');
+  const trainNames: string[] = JSON.parse(q.get('train') ?? '[]');
   const forward = [];
   for (const [i, name] of names.entries()) {
     const m = await Model.load(gpu, urlFiles(`${location.origin}/bench-models/${i}/`));
     forward.push(...(await forwardFigures(m, name)));
     m.dispose();
   }
-  const result = { adapter: describeAdapter(gpu), matmul: await matmulFigures(runtimeFor(gpu)), forward };
+  const training = [];
+  for (const [i, name] of trainNames.entries()) {
+    const m = await Model.load(gpu, urlFiles(`${location.origin}/bench-train/${i}/`));
+    training.push(await trainingFigures(m, name));
+    m.dispose();
+  }
+  const result = { adapter: describeAdapter(gpu), matmul: await matmulFigures(runtimeFor(gpu)), forward, training };
   (window as unknown as { benchResult: unknown }).benchResult = result;
   document.getElementById('out')!.textContent = JSON.stringify(result, null, 2);
 }

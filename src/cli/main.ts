@@ -5,6 +5,7 @@ import { parseArgs } from './args';
 import { cacheCommand, generateCommand, loadModel, logitsCommand } from './engine-commands';
 import { modelsCommand } from './models';
 import { finetuneCommand } from './finetune';
+import { marketEntryCommand } from './market-entry';
 
 const USAGE = `usage: latentlab <command> [flags]
   logits   --model DIR (--ids 1,2,3 | --text "...") --json
@@ -13,6 +14,7 @@ const USAGE = `usage: latentlab <command> [flags]
   finetune --model DIR (--ids 1,2,... | --text-file F) [--lora-rank 8] [--lora-alpha 2R] [--targets q_proj,...] [--steps 100]
            [--lr 1e-3] [--batch-size 1] [--seq-len 64] [--seed 0] [--checkpoint FILE] --out DIR --json
            writes a PEFT adapter to --out; --checkpoint resumes from FILE when it exists
+  market-entry [--gamma G] [--delta D] [--rho R] [--json]   multi-objective scaling laws and market entry
   models   list | rm ID[@REVISION] | clear        Hub downloads in the cache folder [--cache-dir DIR]
 --model takes a folder, a .gguf file or a Hub id (owner/name[@revision]); with a Hub id also [--hub-url URL]
 [--token TOKEN (or HF_TOKEN)] [--revision REV] [--cache-dir DIR (default ~/.cache/latentlab)] [--quiet].
@@ -23,6 +25,7 @@ Output is JSON; the adapter in use is printed on stderr.`;
 async function run(words: string[], args: Record<string, string | boolean>): Promise<object> {
   const cmd = words.join(' ');
   if (words[0] === 'models') return modelsCommand(words[1] ?? '', words.slice(2), args);
+  if (cmd === 'market-entry') return marketEntryCommand(args, await nodeGpu());
   const engineCommands: Record<string, typeof logitsCommand> = {
     logits: logitsCommand,
     generate: generateCommand,

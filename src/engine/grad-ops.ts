@@ -60,12 +60,6 @@ export function activationBackward(pass: Pass, X: GPUBuffer, dY: GPUBuffer, dX: 
   pass.dispatch(pipe(pass, 'activationBackward', 'main', { ACT: ACT_CODE[act], GATED: gated ? 1 : 0 }), uniforms(T, I), [X, dY, dX], grid(T * I));
 }
 
-/** buf = 0 over its whole size. */
-export function zero(pass: Pass, buf: GPUBuffer): void {
-  const n = buf.size / 4;
-  pass.dispatch(pipe(pass, 'add', 'zero'), uniforms(n), [pass.rt.unused(1), pass.rt.unused(2), buf], grid(n));
-}
-
 /** out += a. */
 export function accumulate(pass: Pass, a: GPUBuffer, out: GPUBuffer, n: number): void {
   pass.dispatch(pipe(pass, 'add', 'acc'), uniforms(n), [a, pass.rt.unused(2), out], grid(n));

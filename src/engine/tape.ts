@@ -1,10 +1,9 @@
 // The backward tape. Differentiable ops record, right after their forward dispatch, a closure that
 // records their backward dispatches; backward() runs the closures in reverse, in the same Pass.
-// Gradients of activations live in scratch buffers keyed by the activation's buffer (zeroed on first
-// use, then accumulated); gradients of trained parameters live in buffers the trainer owns.
+// Gradients of activations live in fresh zeroed buffers keyed by the activation's buffer (created on
+// first use, then accumulated); gradients of trained parameters live in buffers the trainer owns.
 
 import type { Pass } from '../gpu/runtime';
-import { zero } from './grad-ops';
 
 export class Tape {
   private steps: (() => void)[] = [];
@@ -26,8 +25,7 @@ export class Tape {
   grad(x: GPUBuffer): GPUBuffer {
     let g = this.grads.get(x);
     if (!g) {
-      g = this.pass.scratchBuffer(x.size);
-      zero(this.pass, g);
+      g = this.pass.zeroBuffer(x.size);
       this.grads.set(x, g);
     }
     return g;

@@ -51,6 +51,8 @@ export interface StepResult {
   gradNorm: number;
   lr: number;
   tokens: number;
+  /** GPU bytes the step needed beyond the model's weights: activations, gradients and optimizer state. */
+  stepBytes: number;
 }
 
 /** Learning rate at 1-based step `s`: linear warmup, then constant / linear / cosine decay to 0. */
@@ -96,7 +98,7 @@ export class Trainer {
     if (!batch.length) throw new Error('empty batch');
     const { rt, cfg } = this.m;
     const pass = new Pass(rt);
-    for (const p of this.params) gop.zero(pass, p.grad);
+    for (const p of this.params) pass.clear(p.grad);
     const grads = new Map(this.params.map((p) => [p.buf, p.grad]));
     const losses: Promise<Float32Array>[] = [];
     let tokens = 0;
@@ -122,11 +124,13 @@ export class Trainer {
     gop.optimizerStep(pass, 'clip', { ...common, ...first, n: first.n, slot: 0, param: first.buf });
     const norm = pass.read(this.norms, (this.params.length + 2) * 4);
     this.params.forEach((p, slot) => gop.optimizerStep(pass, o.optimizer === 'sgd' ? 'sgd' : 'adamw', { ...common, ...p, n: p.n, slot, param: p.buf }));
+    const stateBytes = this.params.reduce((a, p) => a + 3 * p.grad.size, this.norms.size);
+    const stepBytes = pass.scratchBytes + stateBytes;
     await pass.submit();
     const perSeq = await Promise.all(losses);
     const loss = perSeq.reduce((a, l) => a + l[0], 0) / batch.length;
     const gradNorm = (await norm)[this.params.length + 1];
-    return { step: this.step, loss, gradNorm, lr, tokens };
+    return { step: this.step, loss, gradNorm, lr, tokens, stepBytes };
   }
 
   /** Mean loss of each example without training (evaluation). */
@@ -207,9 +211,7 @@ export async function lossGradients(
   const counted = checkExample(m.cfg.vocab, ex);
   const pass = new Pass(m.rt);
   const grads = params.map((p) => {
-    const g = pass.scratchBuffer(p.n * 4);
-    gop.zero(pass, g);
-    return g;
+    return pass.zeroBuffer(p.n * 4);
   });
   const tape = new Tape(pass, new Map(params.map((p, i) => [p.buf, grads[i]])), -1);
   const session = new HookSession(m.cfg, hooks, pass, ex.ids.length, 0, tape);

@@ -148,12 +148,15 @@ export class Pass {
   private uniformUsed = 0;
   private uniformBuf: GPUBuffer | null = null;
   private scratch: GPUBuffer[] = [];
+  private fresh: GPUBuffer[] = [];
   private reads: (PendingRead & { at: number })[] = [];
   /** Recorded work, encoded in order at submit (the uniform buffer must exist first). */
   private ops: (() => void)[] = [];
   private staging: GPUBuffer | null = null;
   private readBytes = 0;
   dispatches = 0;
+  /** Bytes of scratch storage this pass holds (all of it is live until submit). */
+  scratchBytes = 0;
 
   constructor(readonly rt: Runtime) {
     this.encoder = rt.device.createCommandEncoder();
@@ -163,6 +166,26 @@ export class Pass {
   scratchBuffer(bytes: number): GPUBuffer {
     const b = this.rt.take(bytes);
     this.scratch.push(b);
+    this.scratchBytes += b.size;
+    return b;
+  }
+
+  /** Zero a buffer in stream order (recorded before a step's dispatches, the clears share one pass boundary). */
+  clear(buf: GPUBuffer): void {
+    this.ops.push(() => {
+      this.endComputePass();
+      this.encoder.clearBuffer(buf);
+    });
+  }
+
+  /**
+   * A zero-filled buffer (WebGPU zeroes new buffers) destroyed when the pass finishes: fresh gradients
+   * without a zeroing dispatch, which on a software adapter costs more than the allocation.
+   */
+  zeroBuffer(bytes: number): GPUBuffer {
+    const b = this.rt.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: storageUsage() });
+    this.fresh.push(b);
+    this.scratchBytes += b.size;
     return b;
   }
 
@@ -248,7 +271,9 @@ export class Pass {
       this.staging?.destroy();
       this.uniformBuf?.destroy();
       for (const b of this.scratch) this.rt.release(b);
+      for (const b of this.fresh) b.destroy();
       this.scratch = [];
+      this.fresh = [];
     }
   }
 

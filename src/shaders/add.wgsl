@@ -1,5 +1,5 @@
 // Elementwise sum: out = a + b (rebuilds a residual sum after a hook edited one of its terms),
-// out += a (gradients meeting at a residual sum), and out = 0.
+// and out += a (gradients meeting at a residual sum).
 
 struct Params {
   n: u32,
@@ -22,9 +22,3 @@ fn acc(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i < p.n) { out[i] += a[i]; }
 }
 
-// Zero: out = 0 (fresh gradients), as a dispatch so the compute pass is not split by a clear.
-@compute @workgroup_size(64)
-fn zero(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 65535u * 64u;
-  if (i < p.n) { out[i] = 0.0; }
-}
