@@ -110,7 +110,7 @@ describe('Hub ids', () => {
 
   test('a gated model without a token says so and how to give one; with the token it loads', async () => {
     const store = fresh();
-    await expect(hubModelFiles('test/gated', { baseUrl: hub.url, store })).rejects.toThrow(/test\/gated: HTTP 401 .* gated or private .* --token or the HF_TOKEN/);
+    await expect(hubModelFiles('test/gated', { baseUrl: hub.url, store })).rejects.toThrow(/test\/gated: HTTP 401 for config\.json \(the Hub says: Access to model test\/gated is restricted\..*\): the model is gated or private .* --token or the HF_TOKEN/);
     await expect(hubModelFiles('test/gated', { baseUrl: hub.url, store, token: 'wrong' })).rejects.toThrow(/refused the access token \(HTTP 401\)/);
     const files = await hubModelFiles('test/gated', { baseUrl: hub.url, store, token: 'hf_secret' });
     expect(await files.read('config.json')).not.toBeNull();

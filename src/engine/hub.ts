@@ -44,14 +44,17 @@ export class HubError extends Error {
 /** Throws a HubError for 401/403 (gated or private) and other failures; 404 is returned to the caller to decide. */
 export function checkHubResponse(res: Response, repo: string, path: string, opts: HubOptions): void {
   if (res.ok || res.status === 404 || res.status === 206 || res.status === 416) return;
+  // The Hub explains refusals in X-Error-Message; pass its words on.
+  const said = res.headers.get('x-error-message');
+  const hub = said ? ` (the Hub says: ${said})` : '';
   if (res.status === 401 || res.status === 403) {
     const how = 'accept its terms on the model page while logged in, create an access token (huggingface.co/settings/tokens) and pass it with --token or the HF_TOKEN environment variable (in the app: Settings → Hub token)';
     throw new HubError(
       opts.token
-        ? `${repo}: the Hub refused the access token (HTTP ${res.status}) for ${path}: the model is gated or private and this token has no access to it; ${how}`
-        : `${repo}: HTTP ${res.status} for ${path}: the model is gated or private (or does not exist) and needs an access token: ${how}`,
+        ? `${repo}: the Hub refused the access token (HTTP ${res.status}) for ${path}${hub}: the model is gated or private and this token has no access to it; ${how}`
+        : `${repo}: HTTP ${res.status} for ${path}${hub}: the model is gated or private (or does not exist) and needs an access token: ${how}`,
       res.status,
     );
   }
-  throw new HubError(`${repo}: HTTP ${res.status} ${res.statusText} for ${hubUrl(repo, path, opts)}`, res.status);
+  throw new HubError(`${repo}: HTTP ${res.status} ${res.statusText} for ${hubUrl(repo, path, opts)}${hub}`, res.status);
 }

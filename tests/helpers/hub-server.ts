@@ -33,7 +33,7 @@ export async function serveHub(repos: Record<string, HubRepo>): Promise<FakeHub>
     requests.push({ method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), range });
     // The Hub allows cross-origin reads, which the browser test relies on.
     res.setHeader('access-control-allow-origin', '*');
-    res.setHeader('access-control-expose-headers', 'content-length, content-range, accept-ranges, x-linked-size');
+    res.setHeader('access-control-expose-headers', 'content-length, content-range, accept-ranges, x-linked-size, x-error-code, x-error-message');
     if (req.method === 'OPTIONS') {
       res.writeHead(204, { 'access-control-allow-headers': 'authorization, range', 'access-control-allow-methods': 'GET, HEAD' }).end();
       return;
@@ -46,7 +46,8 @@ export async function serveHub(repos: Record<string, HubRepo>): Promise<FakeHub>
       return;
     }
     if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) {
-      res.writeHead(401, { 'content-type': 'text/plain' }).end('Access to this model is restricted');
+      const said = `Access to model ${m[1]} is restricted. You must have access to it and be authenticated to access it.`;
+      res.writeHead(401, { 'content-type': 'text/plain', 'x-error-code': 'GatedRepo', 'x-error-message': said }).end(said);
       return;
     }
     const path = decodeURIComponent(m[3]);
