@@ -18,6 +18,7 @@ import { parseSafetensors, tensorToFloat32 } from '../src/engine/safetensors';
 import { writeGguf, dequantQ8_0, quantQ4_0, type GgufTensorIn, type MetaValue } from './fixtures/gguf-writer';
 import { refModel, referenceGreedy } from './reference/reference';
 import { packMatrix, unpackMatrix } from '../src/engine/quant';
+import { makeTinyModel, writeTinyModel } from './fixtures/tiny-models';
 
 const STORIES = fileURLToPath(new URL('../../shared/models/stories260K', import.meta.url));
 const cfg = JSON.parse(readFileSync(join(STORIES, 'config.json'), 'utf8'));
@@ -132,6 +133,34 @@ describe('GGUF', () => {
     for (let i = 0; i < dec.length; i++) worst = Math.max(worst, Math.abs(again[i] - dec[i]) / (Math.abs(dec[i]) + 1e-30));
     expect(worst).toBeLessThan(1e-6);
     f32.model.dispose();
+  });
+
+  test('Qwen2 (q/k/v biases, not permuted by the converter) gives the safetensors logits', async () => {
+    const m = makeTinyModel('qwen2');
+    const c = m.configJson as Record<string, number>;
+    const map: [RegExp, string][] = [...HF_TO_GGUF, [/^model\.layers\.(\d+)\.self_attn\.([qkv])_proj\.bias$/, 'blk.$1.attn_$2.bias']];
+    const tensors: Record<string, GgufTensorIn> = {};
+    for (const [name, t] of Object.entries(m.tensors)) {
+      const rule = map.find(([re]) => re.test(name))!;
+      tensors[name.replace(rule[0], rule[1])] = { shape: t.shape, type: 'F32', data: t.data };
+    }
+    const u = (value: number) => ({ type: 'u32' as const, value });
+    const bytes = writeGguf(
+      {
+        'general.architecture': { type: 'string', value: 'qwen2' },
+        'qwen2.context_length': u(c.max_position_embeddings), 'qwen2.embedding_length': u(c.hidden_size), 'qwen2.block_count': u(c.num_hidden_layers),
+        'qwen2.feed_forward_length': u(c.intermediate_size), 'qwen2.attention.head_count': u(c.num_attention_heads), 'qwen2.attention.head_count_kv': u(c.num_key_value_heads),
+        'qwen2.attention.layer_norm_rms_epsilon': { type: 'f32', value: c.rms_norm_eps }, 'qwen2.rope.freq_base': { type: 'f32', value: c.rope_theta },
+      },
+      tensors,
+    );
+    const g = await openGguf(gpu, bytes, 'qwen2.gguf', { dtype: 'f32' });
+    expect(g.model.config.arch).toBe('qwen2');
+    expect(g.model.config.tiedEmbeddings).toBe(true);
+    const local = await Model.load(gpu, folderFiles(writeTinyModel('qwen2')), { dtype: 'f32' });
+    expect(Array.from((await g.model.forward([3, 9, 27])).logits!)).toEqual(Array.from((await local.forward([3, 9, 27])).logits!));
+    g.model.dispose();
+    local.dispose();
   });
 
   test('Q4_0 blocks decode as llama.cpp defines them', () => {
