@@ -13,7 +13,7 @@ import { Model } from '../src/engine/model';
 import { folderFiles } from '../src/engine/files-node';
 import { openGguf } from '../src/engine/open-model';
 import { parseGguf, ggufToFloat32 } from '../src/engine/gguf';
-import { readGgufModel, unpermute } from '../src/engine/gguf-model';
+import { readGgufModel, spmMerges, unpermute } from '../src/engine/gguf-model';
 import { parseSafetensors, tensorToFloat32 } from '../src/engine/safetensors';
 import { writeGguf, dequantQ8_0, quantQ4_0, type GgufTensorIn, type MetaValue } from './fixtures/gguf-writer';
 import { refModel, referenceGreedy } from './reference/reference';
@@ -208,7 +208,7 @@ describe('GGUF', () => {
     const theirs = await hfGguf(path, { allowLocalFile: true });
     const mine = parseGguf(bytes);
     expect(theirs.metadata['general.architecture']).toBe('llama');
-    expect(theirs.metadata['llama.block_count']).toBe(5);
+    expect((theirs.metadata as Record<string, unknown>)['llama.block_count']).toBe(5);
     expect(theirs.tensorInfos.length).toBe(mine.tensors.size);
     for (const t of theirs.tensorInfos) {
       const m = mine.tensors.get(t.name)!;
@@ -236,6 +236,35 @@ describe('GGUF', () => {
     expect(tokenizer!.encode('ab ab', { addSpecialTokens: false })).toEqual([5, 6]);
     expect(tokenizer!.decode([5, 6, 1])).toBe('ab ab</s>');
     model.dispose();
+  });
+
+  test('an embedded SentencePiece vocabulary becomes a tokenizer with rebuilt merges and byte fallback', async () => {
+    // Scores rank merges: "▁hello" is reachable only through the higher-scored intermediate pieces.
+    const pieces = ['<unk>', '<s>', '</s>', '<0x21>', '▁', 'h', 'e', 'l', 'o', 'he', 'll', 'llo', 'hello', '▁hello', 'ol'];
+    const scores = [0, 0, 0, 0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -100];
+    const types = [2, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+    const bytes = writeGguf(
+      {
+        ...storiesMetadata(),
+        'tokenizer.ggml.model': { type: 'string', value: 'llama' },
+        'tokenizer.ggml.tokens': { type: 'strings', value: pieces },
+        'tokenizer.ggml.scores': { type: 'f32s', value: scores },
+        'tokenizer.ggml.token_type': { type: 'i32s', value: types },
+        'tokenizer.ggml.unknown_token_id': { type: 'u32', value: 0 },
+      },
+      readGgufModelTensors(),
+    );
+    const { model, tokenizer } = await openGguf(gpu, bytes, 'spm.gguf', { dtype: 'f32' });
+    // BOS prepended (SentencePiece default), "hello" merged whole, "!" by byte fallback, "lol" from pieces.
+    expect(tokenizer!.encode('hello!')).toEqual([1, 13, 3]);
+    expect(tokenizer!.encode('hello hello', { addSpecialTokens: false })).toEqual([13, 13]);
+    expect(tokenizer!.decode([13, 13, 3])).toBe('hello hello!');
+    model.dispose();
+  });
+
+  test('SentencePiece merges: by the merged piece\'s score, every split of it', () => {
+    const pieces = ['a', 'b', 'c', 'ab', 'bc', 'abc'];
+    expect(spmMerges(pieces, [0, 0, 0, -1, -2, -0.5], () => 1)).toEqual(['a bc', 'ab c', 'a b', 'b c']);
   });
 
   test.each([

@@ -137,36 +137,81 @@ export function unpermute(x: Float32Array, heads: number, rows: number, cols: nu
 }
 
 /**
- * tokenizer.json from tokenizer.ggml.* for byte-level BPE vocabularies (model "gpt2": GPT-2, Llama 3, Qwen2,
- * SmolLM). SentencePiece vocabularies (model "llama") are not rebuilt: their merges are not stored.
+ * tokenizer.json from tokenizer.ggml.*: byte-level BPE (model "gpt2": GPT-2, Llama 3, Qwen2, SmolLM) with its
+ * stored merges, and SentencePiece BPE (model "llama": Llama 2, TinyLlama, Mistral) with merges rebuilt from
+ * the vocabulary and scores, written as Hugging Face writes Llama 2's tokenizer.json (byte fallback, "▁").
  */
 function ggufTokenizer(md: Map<string, GgufValue>): GgufModel['tokenizer'] {
   const kind = md.get('tokenizer.ggml.model');
   const tokens = md.get('tokenizer.ggml.tokens');
   if (kind === undefined || !Array.isArray(tokens)) return { reason: 'the GGUF file has no embedded tokenizer' };
-  if (kind !== 'gpt2') return { reason: `embedded tokenizer of type "${String(kind)}" is not rebuilt (only byte-level BPE, "gpt2", is)` };
-  const merges = md.get('tokenizer.ggml.merges');
-  if (!Array.isArray(merges)) return { reason: 'the embedded BPE tokenizer has no merges' };
   const types = md.get('tokenizer.ggml.token_type');
+  const type = (i: number) => (Array.isArray(types) ? Number(types[i]) : 1);
   const vocab: Record<string, number> = {};
   tokens.forEach((t, i) => (vocab[String(t)] = i));
-  // Token type 3 is "control" (special tokens such as <|endoftext|>), kept whole by the tokenizer.
-  const added = tokens.flatMap((t, i) => (Array.isArray(types) && Number(types[i]) === 3 ? [{ id: i, content: String(t), special: true, single_word: false, lstrip: false, rstrip: false, normalized: false }] : []));
+  // Token type 3 is "control" (<s>, <|endoftext|>), 4 "user defined": kept whole, never split.
+  const added = tokens.flatMap((t, i) => (type(i) === 3 || type(i) === 4 ? [{ id: i, content: String(t), special: type(i) === 3, single_word: false, lstrip: false, rstrip: false, normalized: false }] : []));
   const name = (k: string) => {
     const id = num2(md.get(`tokenizer.ggml.${k}_token_id`));
     return id !== undefined && id < tokens.length ? String(tokens[id]) : null;
   };
-  const json = {
-    version: '1.0',
-    added_tokens: added,
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges: merges.map(String) },
-  };
-  const config: Record<string, unknown> = { bos_token: name('bos'), eos_token: name('eos'), add_bos_token: md.get('tokenizer.ggml.add_bos_token') === true };
+  const bos = name('bos');
+  const addBos = md.get('tokenizer.ggml.add_bos_token') ?? kind === 'llama';
+  const config: Record<string, unknown> = { bos_token: bos, eos_token: name('eos'), unk_token: name('unknown'), add_bos_token: addBos === true };
   const template = md.get('tokenizer.chat_template');
   if (typeof template === 'string') config.chat_template = template;
-  return { json, config };
+  // Prepends BOS when the file says to (SentencePiece models do by default).
+  const post = addBos === true && bos
+    ? { type: 'TemplateProcessing', single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }], special_tokens: { [bos]: { id: bos, ids: [vocab[bos]], tokens: [bos] } } }
+    : null;
+
+  if (kind === 'gpt2') {
+    const merges = md.get('tokenizer.ggml.merges');
+    if (!Array.isArray(merges)) return { reason: 'the embedded BPE tokenizer has no merges' };
+    const json = {
+      version: '1.0',
+      added_tokens: added,
+      normalizer: null,
+      pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+      post_processor: post,
+      decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges: merges.map(String) },
+    };
+    return { json, config };
+  }
+  if (kind === 'llama') {
+    const scores = md.get('tokenizer.ggml.scores');
+    if (!Array.isArray(scores)) return { reason: 'the embedded SentencePiece tokenizer has no scores' };
+    const json = {
+      version: '1.0',
+      added_tokens: added,
+      normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+      pre_tokenizer: null,
+      post_processor: post,
+      decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+      model: { type: 'BPE', dropout: null, unk_token: name('unknown') ?? '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, vocab, merges: spmMerges(tokens.map(String), scores.map(Number), type) },
+    };
+    return { json, config };
+  }
+  return { reason: `embedded tokenizer of type "${String(kind)}" is not rebuilt (byte-level BPE "gpt2" and SentencePiece "llama" are)` };
+}
+
+/**
+ * SentencePiece BPE keeps scores, not merges: every split of a normal piece into two pieces of the vocabulary
+ * is a merge, and a merge whose result scores higher is applied first (ties: the earlier left, then right piece).
+ */
+export function spmMerges(pieces: string[], scores: number[], type: (i: number) => number): string[] {
+  const id = new Map(pieces.map((p, i) => [p, i]));
+  const found: { left: number; right: number; score: number }[] = [];
+  pieces.forEach((p, i) => {
+    if (type(i) !== 1) return;
+    const chars = [...p];
+    for (let k = 1; k < chars.length; k++) {
+      const left = id.get(chars.slice(0, k).join(''));
+      const right = id.get(chars.slice(k).join(''));
+      if (left !== undefined && right !== undefined) found.push({ left, right, score: scores[i] });
+    }
+  });
+  found.sort((a, b) => b.score - a.score || a.left - b.left || a.right - b.right);
+  return found.map((m) => `${pieces[m.left]} ${pieces[m.right]}`);
 }
