@@ -11,6 +11,7 @@ import { openFiles } from '../src/engine/open-model';
 import { planMemory, chooseDtype } from '../src/engine/memory-plan';
 import { writeSafetensors } from '../src/engine/safetensors';
 import { makeTinyModel } from './fixtures/tiny-models';
+import type { ModelConfig } from '../src/engine/config';
 
 const STORIES = fileURLToPath(new URL('../../shared/models/stories260K', import.meta.url));
 const config = readFileSync(join(STORIES, 'config.json'), 'utf8');
@@ -68,7 +69,7 @@ describe('bad model input', () => {
   test('a model too large for the device: over the budget, or a row wider than any binding', () => {
     const limits = { maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 256 * 2 ** 20 };
     // A 7B-shaped Llama: 6.7e9 parameters.
-    const big = { arch: 'llama', vocab: 32000, hidden: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, headDim: 128, intermediate: 11008, maxPositions: 4096, norm: 'rmsnorm', normEps: 1e-5, act: 'silu', gatedMlp: true, qkvBias: false, oBias: false, mlpBias: false, tiedEmbeddings: false, rope: { theta: 10000, llama3: null }, bosTokenId: 1, eosTokenIds: [2] } as const;
+    const big = { arch: 'llama', vocab: 32000, hidden: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, headDim: 128, intermediate: 11008, maxPositions: 4096, norm: 'rmsnorm', normEps: 1e-5, act: 'silu', gatedMlp: true, qkvBias: false, oBias: false, mlpBias: false, tiedEmbeddings: false, rope: { theta: 10000, llama3: null }, bosTokenId: 1, eosTokenIds: [2] } satisfies ModelConfig;
     const plan = planMemory(big, 'f32', limits);
     expect(plan.params).toBeGreaterThan(6.7e9);
     expect(plan.tensors.find((t) => t.name === 'embed')!.parts).toBe(4); // 500 MiB in 128 MiB bindings
