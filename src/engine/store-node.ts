@@ -4,7 +4,7 @@
 import { appendFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { splitKey, type Manifest, type ModelStore, type StoredModel } from './model-store';
+import { splitKey, storeKey, type Manifest, type ModelStore, type StoredModel } from './model-store';
 
 export function defaultCacheDir(): string {
   if (process.env.LATENTLAB_CACHE) return process.env.LATENTLAB_CACHE;
@@ -100,8 +100,10 @@ export class FolderStore implements ModelStore {
     const out: StoredModel[] = [];
     const names = await readdir(this.root).catch(() => [] as string[]);
     for (const name of names.sort()) {
-      const key = keyOf(name);
-      const m = await this.manifest(key);
+      const guess = keyOf(name);
+      const m = await this.manifest(guess);
+      // The manifest knows the real repo name ('--' may be part of one); a partial download has none yet.
+      const key = m ? storeKey(m.repo, m.revision) : guess;
       out.push({ key, ...splitKey(key), bytes: await folderBytes(join(this.root, name)), complete: m !== null });
     }
     return out;
