@@ -51,10 +51,16 @@ describe('ground truth', () => {
       for (const d of generateDocs(s, 200, 12)) {
         const text = docText(d);
         if (text.includes('Ignore')) continue;
-        const [ctx, ...qs] = text.split(' Question : ');
+        const [body, summary] = text.replace(' . <eos>', '').split(' . Summary : ');
+        const [ctx, ...qs] = body.split(' Question : ');
         const sentences = ctx.replace('<bos> ', '').split(' . ');
+        // restated facts: same name and value in one context sentence
+        for (const fact of summary ? summary.split(' . ') : []) {
+          const w = fact.split(' ');
+          expect(sentences.some((x) => x.split(' ')[0] === w[0] && x.split(' ').includes(w.at(-1)!)), fact).toBe(true);
+        }
         for (const q of qs) {
-          const [question, answer] = q.replace(' . <eos>', '').replace(/ \.$/, '').split(' Answer : ');
+          const [question, answer] = q.replace(/ \.$/, '').split(' Answer : ');
           const fwd = question.match(/(?:of|does) ([A-Z][a-z]+) (?:\?|live|like|have)/);
           const name = fwd ? fwd[1] : answer;
           const value = fwd ? answer : question.split(' ').at(-2)!;
@@ -250,7 +256,7 @@ describe('evaluation scoring', () => {
   test('toyworldCommand returns {family, n, accuracy}', async () => {
     const items = generateEvalItems('judgement', 25, 21);
     const r = await toyworldCommand({ family: 'judgement', n: '25', seed: '21' }, scorerFor(items, oracleAnswer));
-    expect(r).toMatchObject({ family: 'judgement', n: 25, accuracy: 1 });
+    expect(r).toEqual({ family: "judgement", n: 25, accuracy: 1 });
     await expect(toyworldCommand({ family: 'nope' }, scorerFor(items, oracleAnswer))).rejects.toThrow(/family/);
   });
 });

@@ -18,8 +18,6 @@ export interface ToyworldResult {
   family: EvalFamily;
   n: number;
   accuracy: number;
-  seed: number;
-  stderr: number;
 }
 
 function num(v: string | boolean | undefined, def: number, name: string): number {
@@ -46,5 +44,5 @@ export async function toyworldCommand(args: Record<string, string | boolean>, sc
     },
     implications: args.set === 'held-out' ? 'held-out' : 'seen',
   });
-  return { family, n, accuracy: r.accuracy, seed, stderr: r.stderr };
+  return { family, n, accuracy: r.accuracy };
 }

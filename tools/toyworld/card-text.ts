@@ -16,6 +16,7 @@ interface Training {
   seq_len: number;
   lr: number;
   context_weight: number;
+  binding_share?: number;
   params: number;
   history: Record<string, number>[];
   stats: { seed: number; worldSeed: number; vocabSize: number; streams: Record<string, { docs: number; tokens: number; answerTokens: number }> };
@@ -49,7 +50,7 @@ export function renderCard(name: string, config: Record<string, number | string 
     `${t.steps.toLocaleString('en-US')} steps of AdamW (peak lr ${t.lr}, warmup, cosine to 10 %), batch ${t.batch} rows × ${t.seq_len} tokens`,
     `(documents packed whole, attention and positions reset per document), ${t.minutes} minutes wall time on a shared 2-core CPU`,
     `(PyTorch 1.13, 1 thread). Loss: cross-entropy with weight 1 on answer tokens and ${t.context_weight} on all others.`,
-    `Binding mixed at 57 % of rows with a curriculum 1 → 2 → 3–4 entities (\`mixture()\` in \`train.py\`).`,
+    `Binding mixed at ${Math.round((t.binding_share ?? 0.57) * 100)} % of rows with a curriculum 1 → 2 → 3–4 entities (\`mixture()\` in \`train.py\`).`,
     `Final training loss ${last.loss ?? 'n/a'}; answer-token cross-entropy (moving average) ${last.answer_ce ?? 'n/a'}.`,
     '',
     '## Data',

@@ -1,5 +1,5 @@
 // Measures a trained model with the LatentLab engine and writes its model card:
-//   node --import tsx tools/toyworld/card.ts --model public/models/toy-s --name toy-s [--n 200] [--seed 2026]
+//   node --import ./bin/register.js tools/toyworld/card.ts --model public/models/toy-s --name toy-s [--n 200] [--n-gen 60] [--seed 2026]
 // Reads training.json (written by train.py), evaluates every family on fresh held-out items through the WGSL engine,
 // and writes eval.json + MODEL_CARD.md next to the weights.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ const arg = (k: string, d: string) => (process.argv.includes(`--${k}`) ? process
 const dir = arg('model', 'public/models/toy-s');
 const name = arg('name', 'toy-s');
 const n = Number(arg('n', '200'));
+// Generation-scored families (persona, arithmetic) decode up to 48 tokens per item, so they get fewer items.
+const nGen = Number(arg('n-gen', '60'));
 const seed = Number(arg('seed', '2026'));
 const notes = arg('notes', '');
 
@@ -28,12 +30,13 @@ const runs: [string, EvalFamily, object][] = [
   ...EVAL_FAMILIES.map((f) => [f, f, {}] as [string, EvalFamily, object]),
   ['binding (held-out paraphrase style)', 'binding', { binding: { style: 'held-out' } }],
   ['binding (4 entities)', 'binding', { binding: { minEntities: 4, maxEntities: 4 } }],
-  ['binding (prompt injection: true attribute)', 'binding', { binding: { inject: true } }],
+  ['binding under prompt injection (true attribute answered)', 'binding', { binding: { inject: true } }],
 ];
 for (const [label, family, opts] of runs) {
   const t = Date.now();
-  const r = await evaluateFamily(family, n, seed, tok, scorer, world, opts);
-  evals.push({ label, family, n, seed, accuracy: r.accuracy, stderr: r.stderr });
+  const count = family === 'persona' || family === 'arithmetic' ? nGen : n;
+  const r = await evaluateFamily(family, count, seed, tok, scorer, world, opts);
+  evals.push({ label, family, n: count, seed, accuracy: r.accuracy, stderr: r.stderr });
   console.log(`${label}: ${r.accuracy.toFixed(3)} ± ${r.stderr.toFixed(3)} (${((Date.now() - t) / 1000).toFixed(0)} s)`);
 }
 model.dispose();

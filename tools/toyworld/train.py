@@ -44,7 +44,7 @@ def load_data(d, seq_len):
     return data
 
 
-def batch(data, weights, bsz, gen, bos):
+def batch(data, weights, bsz, gen, bos, seen=None, pad=0):
     names = list(weights)
     p = torch.tensor([weights[n] for n in names])
     pick = torch.multinomial(p, bsz, replacement=True, generator=gen)
@@ -54,6 +54,8 @@ def batch(data, weights, bsz, gen, bos):
         r = torch.randint(len(a), (1,), generator=gen).item()
         ids.append(a[r])
         ws.append(w[r])
+        if seen is not None:  # non-pad tokens drawn per stream, for the model card
+            seen[names[i]] = seen.get(names[i], 0) + int((a[r] != pad).sum())
     ids, ws = torch.stack(ids), torch.stack(ws)
     seg = torch.cumsum(ids == bos, dim=1)  # packed documents: attend within a document only
     idx = torch.arange(ids.shape[1]).expand_as(ids)
@@ -61,22 +63,14 @@ def batch(data, weights, bsz, gen, bos):
     return ids, ws, seg, idx - start
 
 
-def tokens_seen(data, steps, planned, bsz, pad):
-    """Expected non-pad tokens drawn per stream: the mixture schedule times each stream's mean row fill."""
-    fill = {s: (a != pad).sum().item() / len(a) for s, (a, _) in data.items()}
-    seen = {s: 0.0 for s in data}
-    for st in range(steps):
-        for s, w in mixture(st / planned).items():
-            seen[s] += bsz * w * fill[s]
-    return {s: int(v) for s, v in seen.items()}
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", choices=SIZES, required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--run", required=True)
-    ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--steps", type=int, required=True, help="step budget (upper bound when --minutes is given)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="wall-time budget: schedule and curriculum follow elapsed time, so a slow shared CPU still ends annealed")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=200)
@@ -100,14 +94,14 @@ def main():
     model = Llama(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.05)
     gen = torch.Generator().manual_seed(args.seed + 1)
-    step, elapsed, history = 0, 0.0, []
+    step, elapsed, history, seen = 0, 0.0, [], {}
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     if (args.resume or args.export_only) and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         gen.set_state(ck["gen"])
-        step, elapsed, history = ck["step"], ck["elapsed"], ck["history"]
+        step, elapsed, history, seen = ck["step"], ck["elapsed"], ck["history"], ck.get("seen", {})
         print(f"resumed at step {step}", flush=True)
     print(f"params {n_params(model)} cfg {cfg}", flush=True)
     data = load_data(args.data, stats["len"])
@@ -115,7 +109,7 @@ def main():
 
     def save():
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), gen=gen.get_state(), step=step, elapsed=elapsed,
-                        history=history, cfg=cfg, args=vars(args)), ckpt_path + ".tmp")
+                        history=history, seen=seen, cfg=cfg, args=vars(args)), ckpt_path + ".tmp")
         os.replace(ckpt_path + ".tmp", ckpt_path)
 
     last_ckpt, t0, ema = time.time(), time.time() - elapsed, None
@@ -124,12 +118,16 @@ def main():
                             **evaluate(model, evalsets, bos, pad)))
         print("eval", json.dumps(history[-1]), flush=True)
         args.steps = step
-    while step < args.steps:
-        progress = step / args.steps
+    def progress_now():
+        p = step / args.steps
+        return max(p, elapsed / (args.minutes * 60)) if args.minutes else p
+
+    while step < args.steps and progress_now() < 1.0:
+        progress = progress_now()
         lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * progress)))
         for g in opt.param_groups:
             g["lr"] = lr
-        ids, ws, seg, pos = batch(data, mixture(progress), args.batch, gen, bos)
+        ids, ws, seg, pos = batch(data, mixture(progress), args.batch, gen, bos, seen, pad)
         logits = model(ids[:, :-1], pos[:, :-1], seg[:, :-1])
         tgt_w = ws[:, 1:].float()
         weight = torch.where(tgt_w == 2, torch.ones_like(tgt_w), tgt_w * args.context_weight)  # 1 → context weight, 0 → pad
@@ -145,18 +143,19 @@ def main():
         ema = ans.item() if ema is None else 0.98 * ema + 0.02 * ans.item()
         if step % 50 == 0:
             print(f"step {step} loss {loss.item():.4f} answer_ce {ema:.4f} lr {lr:.2e} {elapsed/60:.1f} min", flush=True)
-        if step % args.eval_every == 0 or step == args.steps:
-            acc = evaluate(model, evalsets, bos, pad, n=100 if step < args.steps else None,
-                           families=None if step == args.steps else ["binding", "implications", "persona", "judgement"])
+        final = step == args.steps or progress_now() >= 1.0
+        if step % args.eval_every == 0 or final:
+            acc = evaluate(model, evalsets, bos, pad, n=None if final else 100,
+                           families=None if final else ["binding", "implications", "persona", "judgement"])
             history.append(dict(step=step, minutes=round(elapsed / 60, 2), loss=round(loss.item(), 4), answer_ce=round(ema, 4), **acc))
             print("eval", json.dumps(history[-1]), flush=True)
-        if time.time() - last_ckpt > args.ckpt_minutes * 60 or step == args.steps:
+        if time.time() - last_ckpt > args.ckpt_minutes * 60 or final:
             save()
             last_ckpt = time.time()
     if args.export:
         info = dict(steps=step, minutes=round(elapsed / 60, 1), batch=args.batch, seq_len=stats["len"], lr=args.lr,
-                    context_weight=args.context_weight, history=history, stats=stats, params=n_params(model),
-                    tokens_seen=tokens_seen(data, step, args.steps if not args.export_only else ck["args"]["steps"], args.batch, pad))
+                    context_weight=args.context_weight, binding_share=round(BINDING_SHARE, 3), minutes_budget=args.minutes, history=history, stats=stats, params=n_params(model),
+                    tokens_seen={k: int(v) for k, v in seen.items()})
         export_model(model, cfg, args.export, args.data, info)
         print(f"exported to {args.export}", flush=True)
 

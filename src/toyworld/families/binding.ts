@@ -102,6 +102,16 @@ export function bindingDoc(rng: Rng, nEntities: number, pInject = 0.05): Doc {
       parts.push({ text: bindingQuestion(e.name, d) }, { text: injected ? override!.value : e.attrs[d]!, answer: true }, { text: '.' });
     }
   }
+  // Half the documents restate up to 4 facts after the questions. Each restated attribute is predictable only by
+  // finding its name's sentence in the context (an induction-style lookup), which gives dense training signal for the
+  // same lookup that answering needs.
+  if (!override && rng.chance(0.5)) {
+    parts.push({ text: 'Summary :' });
+    for (const { e, d } of rng.shuffle(pairs).slice(0, 4)) {
+      const [before] = rng.pick(PHRASES[d].train).split(' {v}');
+      parts.push({ text: `${e.name} ${before}` }, { text: e.attrs[d]!, answer: true }, { text: '.' });
+    }
+  }
   parts.push({ text: EOS });
   return { family: 'binding', parts };
 }
