@@ -94,6 +94,25 @@ describe('Hub ids in the browser (IndexedDB cache)', () => {
     expect(hub.requests.slice(mark).filter((q) => q.method === 'GET' && q.path.endsWith('model.safetensors')).map((q) => q.range)).toEqual([`bytes=${kept}-`]);
   });
 
+  it('quota exceeded (a real IndexedDB QuotaExceededError): a clear message and no partial entry', async () => {
+    // A fresh context: its own, nearly empty storage, whose quota the DevTools protocol can lower.
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(site.url + 'index.html');
+    await p.getByText('ready').waitFor();
+    const on = <T>(fn: string, ...args: unknown[]): Promise<T> =>
+      p.evaluate(([f, a]) => (window as any).hub[f as string](...(a as unknown[])), [fn, args] as const) as Promise<T>;
+    const cdp = await ctx.newCDPSession(p);
+    const usage = (await on<any>('estimate')).usage;
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(site.url).origin, quotaSize: usage + 300_000 });
+    try {
+      await expect(on('load', hub.url, 'test/stories260K')).rejects.toThrow(/test\/stories260K: storage quota exceeded while caching it in IndexedDB .*nothing of it was kept/);
+      expect(await on<any[]>('list')).toEqual([]);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('lists, deletes one and clears all; persistence and the estimate are asked for', async () => {
     expect((await call<any[]>('list')).map((m) => m.key)).toEqual(['test/gated@main', 'test/sharded@main', 'test/stories260K@main']);
     expect(await call('remove', 'test/sharded@main')).toBe(true);
