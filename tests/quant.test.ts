@@ -10,9 +10,9 @@ import { folderFiles } from '../src/engine/files-node';
 import * as op from '../src/engine/ops';
 import { packMatrix, unpackMatrix, packedBytes, GROUP, type WeightDtype } from '../src/engine/quant';
 import { uploadMatrix } from '../src/engine/packed-weights';
-import { gaussian } from './fixtures/tiny-models';
+import { gaussian, writeTinyModel, type TinyKind } from './fixtures/tiny-models';
 import { expectClose } from './helpers/close';
-import { loadRefModel, referenceGreedy } from './reference/reference';
+import { loadRefModel, referenceForward, referenceGreedy } from './reference/reference';
 import { argmax } from '../src/engine/sampler';
 import { fileURLToPath } from 'node:url';
 
@@ -132,6 +132,36 @@ describe('GPU kernels', () => {
     const want = ids.flatMap((id) => Array.from(unpacked.subarray(id * D, (id + 1) * D)));
     expectClose('rows', await got, want, 0, 0);
     up.buffers.forEach((b) => b.destroy());
+  });
+});
+
+/** The reference model of a fixture folder with every matrix the engine quantizes replaced by its dequantized self. */
+function dequantizedRef(dir: string, dt: WeightDtype) {
+  const ref = loadRefModel(dir);
+  for (const [name, data] of ref.tensors) {
+    const shape = ref.shapes.get(name)!;
+    if (shape.length !== 2 || name.includes('wpe')) continue; // GPT-2's position table stays f32
+    const table = /embed_tokens|wte|lm_head/.test(name);
+    const qd: WeightDtype = table && dt === 'q4' ? 'q8' : dt;
+    const x = Float32Array.from(data as ArrayLike<number>);
+    // GPT-2's Conv1D weights are [in, out]; the engine quantizes rows of [out, in].
+    const conv = name.startsWith('transformer.h.');
+    const [rows, cols] = conv ? [shape[1], shape[0]] : [shape[0], shape[1]];
+    // t(m, r, c): the [c, r] transpose of an [r, c] matrix.
+    const t = (m: Float32Array, r: number, c: number) => Float32Array.from({ length: m.length }, (_, i) => m[(i % r) * c + Math.floor(i / r)]);
+    const q = unpackMatrix(packMatrix(qd, conv ? t(x, cols, rows) : x, rows, cols));
+    ref.tensors.set(name, (conv ? t(q, rows, cols) : q) as never);
+  }
+  return ref;
+}
+
+describe.each(['gpt2', 'qwen2', 'llama-wide-heads'] as TinyKind[])('%s quantized', (kind) => {
+  test.each(['q8', 'q4'] as WeightDtype[])('%s logits equal the float64 reference on the dequantized weights', async (dt) => {
+    const dir = writeTinyModel(kind);
+    const model = await Model.load(await nodeGpu(), folderFiles(dir), { dtype: dt });
+    const ids = [5, 9, 13, 2, 7, 31, 8, 1, 4];
+    expectClose('logits', (await model.forward(ids)).logits!, referenceForward(dequantizedRef(dir, dt), ids).logits);
+    model.dispose();
   });
 });
 
