@@ -1,6 +1,8 @@
 // Every bad model input at the loader level, each refused with a message that names the problem.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { folderFiles } from '../src/engine/files-node';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeGpu } from '../src/gpu/node';
@@ -54,6 +56,25 @@ describe('bad model input', () => {
     ['an index naming a missing shard', { 'config.json': config, 'model.safetensors.index.json': JSON.stringify({ weight_map: { 'model.norm.weight': 'model-00001-of-00002.safetensors' } }) }, /shard model-00001-of-00002\.safetensors named in model\.safetensors\.index\.json is missing/],
   ] as [string, Record<string, Uint8Array | string>, RegExp][])('%s', async (_, files, msg) => {
     await expect(load(files)).rejects.toThrow(msg);
+  });
+
+  test('a folder is read by ranges (one tensor at a time), with the same checks: truncated, and bytes gone mid-load', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latentlab-bad-'));
+    writeFileSync(join(dir, 'config.json'), config);
+    writeFileSync(join(dir, 'model.safetensors'), weights.subarray(0, 500_000));
+    await expect(Model.load(gpu, folderFiles(dir), { dtype: 'f32' })).rejects.toThrow(new RegExp(`${dir}/model\\.safetensors: tensor ".*" data_offsets .* run past the data section`));
+    // Only the header is read up front: a file cut after that is found when its tensors are read.
+    writeFileSync(join(dir, 'model.safetensors'), weights);
+    const files = folderFiles(dir);
+    const cut: typeof files = {
+      ...files,
+      open: async (path) => {
+        const f = (await files.open!(path))!;
+        truncateSync(join(dir, 'model.safetensors'), 200_000);
+        return f;
+      },
+    };
+    await expect(Model.load(gpu, cut, { dtype: 'f32' })).rejects.toThrow(/model\.safetensors: ended at byte \d+, \d+ wanted \(file changed while loading\?\)/);
   });
 
   test('a missing tokenizer: the model loads, and the tokenizer is null (the CLI then asks for --ids)', async () => {

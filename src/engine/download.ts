@@ -41,12 +41,19 @@ export async function hubModelFiles(repo: string, opts: DownloadOptions): Promis
   if (manifest && (await intact(store, key, manifest)).length > 0) manifest = null;
   if (!manifest) manifest = await download(repo, key, opts);
   const m = manifest;
+  const stale = (path: string) => new Error(`${label}: cached ${path} changed since it was checked (${store.label}); delete it with \`latentlab models rm ${repo}\``);
   return {
     label,
+    async open(path) {
+      if (!(path in m.files)) return null;
+      const size = m.files[path];
+      if ((await store.size(key, path)) !== size) throw stale(path);
+      return { size, read: (start, end) => store.readRange(key, path, start, end) };
+    },
     async read(path) {
       if (!(path in m.files)) return null;
       const bytes = await store.read(key, path);
-      if (!bytes || bytes.length !== m.files[path]) throw new Error(`${label}: cached ${path} changed since it was checked (${store.label}); delete it with \`latentlab models rm ${repo}\``);
+      if (!bytes || bytes.length !== m.files[path]) throw stale(path);
       return bytes;
     },
   };

@@ -1,7 +1,7 @@
 // A model folder on disk (CLI, tests). Node only.
-import { readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelFiles } from './files';
+import type { ModelFiles, RandomAccessFile } from './files';
 
 export function folderFiles(dir: string): ModelFiles {
   return {
@@ -12,6 +12,31 @@ export function folderFiles(dir: string): ModelFiles {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw e;
+      }
+    },
+    open: (path) => rangedFile(join(dir, path)),
+  };
+}
+
+/** A file read by ranges (readFile stops at 2 GiB; shards are often larger). Opened per read: no handle outlives a load. */
+export async function rangedFile(file: string): Promise<RandomAccessFile | null> {
+  const info = await stat(file).catch((e) => ((e as NodeJS.ErrnoException).code === 'ENOENT' ? null : Promise.reject(e)));
+  if (!info?.isFile()) return null;
+  return {
+    size: info.size,
+    async read(start, end) {
+      const f = await open(file);
+      try {
+        const out = new Uint8Array(end - start);
+        let at = 0;
+        while (at < out.length) {
+          const { bytesRead } = await f.read(out, at, out.length - at, start + at);
+          if (bytesRead === 0) throw new Error(`${file}: ended at byte ${start + at}, ${end} wanted (file changed while loading?)`);
+          at += bytesRead;
+        }
+        return out;
+      } finally {
+        await f.close();
       }
     },
   };

@@ -5,6 +5,14 @@ export interface ModelFiles {
   /** Shown in messages: a URL, a folder path or a Hub id. */
   label: string;
   read(path: string): Promise<Uint8Array | null>;
+  /** Byte ranges of a file without reading all of it (folders, caches): weights then load one tensor at a time. */
+  open?(path: string): Promise<RandomAccessFile | null>;
+}
+
+export interface RandomAccessFile {
+  size: number;
+  /** Bytes [start, end). */
+  read(start: number, end: number): Promise<Uint8Array>;
 }
 
 /** Files served over HTTP in Hub layout (public/models/<name>/, a local server, a Hub resolve URL). */

@@ -29,6 +29,8 @@ export interface ModelStore {
   read(key: string, path: string): Promise<Uint8Array | null>;
   /** The first n bytes (fewer if the file is shorter) of a complete file, or null. */
   head(key: string, path: string, n: number): Promise<Uint8Array | null>;
+  /** Bytes [start, end) of a complete file (weights load one tensor at a time). */
+  readRange(key: string, path: string, start: number, end: number): Promise<Uint8Array>;
   /** Size of a complete file, or null. */
   size(key: string, path: string): Promise<number | null>;
   /** Bytes of the unfinished file kept so far (0 when none). */

@@ -63,11 +63,11 @@ export class Model {
   }
 
   /** Upload tensors from any source (safetensors, GGUF) after planning the memory they will take. */
-  static fromTensors(gpu: Gpu, cfg: ModelConfig, ck: TensorSource, label: string, opts: LoadOptions = {}): Model {
+  static async fromTensors(gpu: Gpu, cfg: ModelConfig, ck: TensorSource, label: string, opts: LoadOptions = {}): Promise<Model> {
     const maxBinding = opts.maxBinding ?? Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
     const plan = chooseDtype(cfg, opts.dtype ?? 'auto', { maxStorageBufferBindingSize: maxBinding, maxBufferSize: maxBinding }, opts.budgetBytes);
     const rt = runtimeFor(gpu);
-    const weights = loadWeights(rt, cfg, ck, { dtype: plan.dtype, maxBinding });
+    const weights = await loadWeights(rt, cfg, ck, { dtype: plan.dtype, maxBinding });
     const model = new Model(cfg, rt, weights, cfg.rope ? new RopeTable(rt, cfg) : null, label);
     model.plan = plan;
     return model;

@@ -26,7 +26,7 @@ export async function openFiles(gpu: Gpu, files: ModelFiles, opts: LoadOptions =
 
 export async function openGguf(gpu: Gpu, bytes: Uint8Array, label: string, opts: LoadOptions = {}): Promise<OpenedModel> {
   const g = readGgufModel(bytes, label);
-  const model = Model.fromTensors(gpu, g.config, g.tensors, label, opts);
+  const model = await Model.fromTensors(gpu, g.config, g.tensors, label, opts);
   if ('reason' in g.tokenizer) return { model, tokenizer: null, tokenizerNote: `${label}: ${g.tokenizer.reason}` };
   const files = memoryFiles(label, { 'tokenizer.json': JSON.stringify(g.tokenizer.json), 'tokenizer_config.json': JSON.stringify(g.tokenizer.config) });
   try {

@@ -13,6 +13,8 @@ interface FileRecord {
   size: number;
   complete: boolean;
   chunks: number;
+  /** Where each chunk ends, to read a byte range without the chunks before it. */
+  ends: number[];
 }
 
 interface Schema extends DBSchema {
@@ -94,6 +96,27 @@ export class IdbStore implements ModelStore {
     return out;
   }
 
+  async readRange(key: string, path: string, start: number, end: number): Promise<Uint8Array> {
+    const db = await this.db;
+    const tx = db.transaction(['files', 'chunks']);
+    const rec = await tx.objectStore('files').get([key, path]);
+    if (!rec?.complete || end > rec.size) throw new Error(`cache: ${path} of ${key} holds ${rec?.size ?? 0} bytes, [${start}, ${end}) wanted`);
+    const out = new Uint8Array(end - start);
+    // First chunk ending after start; chunk i spans [ends[i-1], ends[i]).
+    let i = 0;
+    while (i < rec.ends.length && rec.ends[i] <= start) i++;
+    let last = i;
+    while (last < rec.ends.length - 1 && rec.ends[last] < end) last++;
+    const parts = await tx.objectStore('chunks').getAll(IDBKeyRange.bound([key, path, i], [key, path, last]));
+    parts.forEach((c, j) => {
+      const c0 = i + j === 0 ? 0 : rec.ends[i + j - 1];
+      const a = Math.max(start, c0);
+      const b = Math.min(end, c0 + c.length);
+      if (b > a) out.set(c.subarray(a - c0, b - c0), a - start);
+    });
+    return out;
+  }
+
   async size(key: string, path: string): Promise<number | null> {
     const rec = await (await this.db).get('files', [key, path]);
     return rec?.complete ? rec.size : null;
@@ -109,7 +132,7 @@ export class IdbStore implements ModelStore {
     // One transaction: the chunk and the grown size land together or not at all (QuotaExceededError aborts both).
     const tx = db.transaction(['files', 'chunks'], 'readwrite');
     const files = tx.objectStore('files');
-    const rec = (await files.get([key, path])) ?? { model: key, path, size: 0, complete: false, chunks: 0 };
+    const rec = (await files.get([key, path])) ?? { model: key, path, size: 0, complete: false, chunks: 0, ends: [] };
     if (rec.complete || rec.size !== at) {
       tx.done.catch(() => {});
       tx.abort();
@@ -118,7 +141,7 @@ export class IdbStore implements ModelStore {
     // A view is stored with its whole ArrayBuffer: store exactly the bytes.
     const own = bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
     await tx.objectStore('chunks').put(own, [key, path, rec.chunks]);
-    await files.put({ ...rec, size: rec.size + bytes.length, chunks: rec.chunks + 1 });
+    await files.put({ ...rec, size: rec.size + bytes.length, chunks: rec.chunks + 1, ends: [...rec.ends, rec.size + bytes.length] });
     await tx.done;
   }
 
@@ -126,7 +149,7 @@ export class IdbStore implements ModelStore {
     const db = await this.db;
     const tx = db.transaction('files', 'readwrite');
     // A file with no bytes (an empty download) has no record yet.
-    const rec = (await tx.store.get([key, path])) ?? { model: key, path, size: 0, complete: false, chunks: 0 };
+    const rec = (await tx.store.get([key, path])) ?? { model: key, path, size: 0, complete: false, chunks: 0, ends: [] };
     await tx.store.put({ ...rec, complete: true });
     await tx.done;
   }

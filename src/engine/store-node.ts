@@ -4,6 +4,7 @@
 import { appendFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { rangedFile } from './files-node';
 import { splitKey, storeKey, type Manifest, type ModelStore, type StoredModel } from './model-store';
 
 export function defaultCacheDir(): string {
@@ -67,6 +68,12 @@ export class FolderStore implements ModelStore {
     } finally {
       await f.close();
     }
+  }
+
+  async readRange(key: string, path: string, start: number, end: number): Promise<Uint8Array> {
+    const f = await rangedFile(this.file(key, path));
+    if (!f) throw new Error(`cache: ${path} of ${key} is gone from ${this.root}`);
+    return f.read(start, end);
   }
 
   async size(key: string, path: string): Promise<number | null> {

@@ -5,14 +5,14 @@
 import type { Runtime } from '../gpu/runtime';
 import type { ModelConfig } from './config';
 import type { ModelFiles } from './files';
-import { parseSafetensors, tensorToFloat32, type SafetensorsHeader } from './safetensors';
+import { parseSafetensors, parseSafetensorsHeader, safetensorsHeaderSize, tensorToFloat32, type SafetensorsHeader } from './safetensors';
 import { uploadMatrix } from './packed-weights';
 import type { WeightDtype } from './quant';
 
 /** Where tensors come from, by Hugging Face name, as f32 checked against the config's shape (safetensors, GGUF). */
 export interface TensorSource {
   has(name: string): boolean;
-  get(name: string, shape: number[]): Float32Array;
+  get(name: string, shape: number[]): Float32Array | Promise<Float32Array>;
 }
 
 export interface WeightOptions {
@@ -56,13 +56,34 @@ export interface Weights {
   destroy(): void;
 }
 
-/** Tensors of one or more safetensors files, by name, widened to f32 on demand. */
+interface Part {
+  header: SafetensorsHeader;
+  file: string;
+  read(start: number, end: number): Promise<Uint8Array>;
+}
+
+/**
+ * Tensors of one or more safetensors files, by name, widened to f32 on demand. Where the files can be read by
+ * ranges only the headers are read up front and each tensor when it is asked for.
+ */
 export class Checkpoint {
-  private constructor(private parts: { bytes: Uint8Array; header: SafetensorsHeader; file: string }[]) {}
+  private constructor(private parts: Part[]) {}
 
   static async read(files: ModelFiles): Promise<Checkpoint> {
-    const single = await files.read('model.safetensors');
-    if (single) return new Checkpoint([{ bytes: single, header: parseSafetensors(single, `${files.label}/model.safetensors`), file: 'model.safetensors' }]);
+    const part = async (file: string): Promise<Part | null> => {
+      const where = `${files.label}/${file}`;
+      const ra = files.open ? await files.open(file) : undefined;
+      if (ra === null) return null;
+      if (ra) {
+        const size = safetensorsHeaderSize(await ra.read(0, Math.min(8, ra.size)), ra.size, where);
+        return { header: parseSafetensorsHeader(await ra.read(0, size), ra.size, where), file, read: (a, b) => ra.read(a, b) };
+      }
+      const bytes = await files.read(file);
+      if (!bytes) return null;
+      return { header: parseSafetensors(bytes, where), file, read: async (a, b) => bytes.subarray(a, b) };
+    };
+    const single = await part('model.safetensors');
+    if (single) return new Checkpoint([single]);
     const index = await files.read('model.safetensors.index.json');
     if (!index) throw new Error(`${files.label}: no model.safetensors or model.safetensors.index.json`);
     let map: Record<string, string>;
@@ -73,9 +94,9 @@ export class Checkpoint {
     }
     const parts = [];
     for (const file of [...new Set(Object.values(map))]) {
-      const bytes = await files.read(file);
-      if (!bytes) throw new Error(`${files.label}: shard ${file} named in model.safetensors.index.json is missing`);
-      parts.push({ bytes, header: parseSafetensors(bytes, `${files.label}/${file}`), file });
+      const p = await part(file);
+      if (!p) throw new Error(`${files.label}: shard ${file} named in model.safetensors.index.json is missing`);
+      parts.push(p);
     }
     return new Checkpoint(parts);
   }
@@ -85,14 +106,16 @@ export class Checkpoint {
   }
 
   /** The tensor as f32, checked against the shape the config implies. */
-  get(name: string, shape: number[]): Float32Array {
+  async get(name: string, shape: number[]): Promise<Float32Array> {
     for (const p of this.parts) {
       const info = p.header.tensors.get(name);
       if (!info) continue;
       if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
         throw new Error(`tensor ${name} in ${p.file} has shape [${info.shape}] but the config implies [${shape}]`);
       }
-      return tensorToFloat32(p.bytes, info, p.header.dataOffset);
+      const at = p.header.dataOffset;
+      const bytes = await p.read(at + info.begin, at + info.end);
+      return tensorToFloat32(bytes, { ...info, begin: 0, end: info.end - info.begin }, 0);
     }
     throw new Error(`tensor ${name} is missing from the checkpoint`);
   }
@@ -114,7 +137,7 @@ function concat(...xs: Float32Array[]): Float32Array {
   return out;
 }
 
-export function loadWeights(rt: Runtime, cfg: ModelConfig, ck: TensorSource, opts: WeightOptions = {}): Weights {
+export async function loadWeights(rt: Runtime, cfg: ModelConfig, ck: TensorSource, opts: WeightOptions = {}): Promise<Weights> {
   const owned: GPUBuffer[] = [];
   let bytes = 0;
   const up = (data: Float32Array, label: string): GPUBuffer => {
@@ -144,70 +167,80 @@ export function loadWeights(rt: Runtime, cfg: ModelConfig, ck: TensorSource, opt
   const qDim = cfg.nHeads * cfg.headDim;
   const kvDim = cfg.nKvHeads * cfg.headDim;
 
-  if (cfg.arch === 'gpt2') {
+  try {
+    return cfg.arch === 'gpt2' ? await gpt2() : await llama();
+  } catch (e) {
+    // A tensor that fails to load leaves nothing on the GPU.
+    owned.forEach((b) => b.destroy());
+    throw e;
+  }
+
+  async function gpt2(): Promise<Weights> {
     const t = (n: string, s: number[]) => ck.get(`transformer.${n}`, s);
-    const norm = (n: string): NormAffine => ({ buf: up(concat(t(`${n}.weight`, [D]), t(`${n}.bias`, [D])), n), shift: true });
+    const norm = async (n: string): Promise<NormAffine> => ({ buf: up(concat(await t(`${n}.weight`, [D]), await t(`${n}.bias`, [D])), n), shift: true });
     const blocks: BlockWeights[] = [];
     for (let i = 0; i < cfg.nLayers; i++) {
       const h = `h.${i}`;
       // GPT-2's Conv1D stores [in, out]; the kernels want [out, in].
       blocks.push({
-        ln1: norm(`${h}.ln_1`),
-        qkv: lin(transpose(t(`${h}.attn.c_attn.weight`, [D, 3 * D]), D, 3 * D), t(`${h}.attn.c_attn.bias`, [3 * D]), 3 * D, D, `${h}.qkv`),
-        o: lin(transpose(t(`${h}.attn.c_proj.weight`, [D, D]), D, D), t(`${h}.attn.c_proj.bias`, [D]), D, D, `${h}.o`),
-        ln2: norm(`${h}.ln_2`),
-        up: lin(transpose(t(`${h}.mlp.c_fc.weight`, [D, I]), D, I), t(`${h}.mlp.c_fc.bias`, [I]), I, D, `${h}.fc`),
-        down: lin(transpose(t(`${h}.mlp.c_proj.weight`, [I, D]), I, D), t(`${h}.mlp.c_proj.bias`, [D]), D, I, `${h}.proj`),
+        ln1: await norm(`${h}.ln_1`),
+        qkv: lin(transpose(await t(`${h}.attn.c_attn.weight`, [D, 3 * D]), D, 3 * D), await t(`${h}.attn.c_attn.bias`, [3 * D]), 3 * D, D, `${h}.qkv`),
+        o: lin(transpose(await t(`${h}.attn.c_proj.weight`, [D, D]), D, D), await t(`${h}.attn.c_proj.bias`, [D]), D, D, `${h}.o`),
+        ln2: await norm(`${h}.ln_2`),
+        up: lin(transpose(await t(`${h}.mlp.c_fc.weight`, [D, I]), D, I), await t(`${h}.mlp.c_fc.bias`, [I]), I, D, `${h}.fc`),
+        down: lin(transpose(await t(`${h}.mlp.c_proj.weight`, [I, D]), I, D), await t(`${h}.mlp.c_proj.bias`, [D]), D, I, `${h}.proj`),
       });
     }
-    const embed = mat(t('wte.weight', [cfg.vocab, D]), cfg.vocab, D, 'wte', tableDtype);
-    const lmHead = ck.has('lm_head.weight') && !cfg.tiedEmbeddings ? mat(ck.get('lm_head.weight', [cfg.vocab, D]), cfg.vocab, D, 'lm_head', tableDtype) : embed;
+    const embed = mat(await t('wte.weight', [cfg.vocab, D]), cfg.vocab, D, 'wte', tableDtype);
+    const lmHead = ck.has('lm_head.weight') && !cfg.tiedEmbeddings ? mat(await ck.get('lm_head.weight', [cfg.vocab, D]), cfg.vocab, D, 'lm_head', tableDtype) : embed;
     return {
       embed,
-      posEmbed: up(t('wpe.weight', [cfg.maxPositions, D]), 'wpe'),
+      posEmbed: up(await t('wpe.weight', [cfg.maxPositions, D]), 'wpe'),
       blocks,
-      lnFinal: norm('ln_f'),
+      lnFinal: await norm('ln_f'),
       lmHead,
       bytes,
       destroy: () => owned.forEach((b) => b.destroy()),
     };
   }
 
-  const m = (n: string, s: number[]) => ck.get(`model.${n}`, s);
-  const opt = (n: string, s: number[], present: boolean) => (present ? m(n, s) : null);
-  const rms = (n: string): NormAffine => ({ buf: up(m(`${n}.weight`, [D]), n), shift: false });
-  const blocks: BlockWeights[] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
-    const L = `layers.${i}`;
-    const a = `${L}.self_attn`;
-    const bias = (p: string, n: number) => opt(`${a}.${p}_proj.bias`, [n], cfg.qkvBias);
-    const qkvBias = cfg.qkvBias ? concat(bias('q', qDim)!, bias('k', kvDim)!, bias('v', kvDim)!) : null;
-    const mb = (p: string, n: number) => opt(`${L}.mlp.${p}_proj.bias`, [n], cfg.mlpBias);
-    blocks.push({
-      ln1: rms(`${L}.input_layernorm`),
-      qkv: lin(
-        concat(m(`${a}.q_proj.weight`, [qDim, D]), m(`${a}.k_proj.weight`, [kvDim, D]), m(`${a}.v_proj.weight`, [kvDim, D])),
-        qkvBias, qDim + 2 * kvDim, D, `${L}.qkv`,
-      ),
-      o: lin(m(`${a}.o_proj.weight`, [D, qDim]), opt(`${a}.o_proj.bias`, [D], cfg.oBias), D, qDim, `${L}.o`),
-      ln2: rms(`${L}.post_attention_layernorm`),
-      up: lin(
-        concat(m(`${L}.mlp.gate_proj.weight`, [I, D]), m(`${L}.mlp.up_proj.weight`, [I, D])),
-        cfg.mlpBias ? concat(mb('gate', I)!, mb('up', I)!) : null, 2 * I, D, `${L}.gate_up`,
-      ),
-      down: lin(m(`${L}.mlp.down_proj.weight`, [D, I]), mb('down', D), D, I, `${L}.down`),
-    });
+  async function llama(): Promise<Weights> {
+    const m = (n: string, s: number[]) => ck.get(`model.${n}`, s);
+    const opt = async (n: string, s: number[], present: boolean) => (present ? await m(n, s) : null);
+    const rms = async (n: string): Promise<NormAffine> => ({ buf: up(await m(`${n}.weight`, [D]), n), shift: false });
+    const blocks: BlockWeights[] = [];
+    for (let i = 0; i < cfg.nLayers; i++) {
+      const L = `layers.${i}`;
+      const a = `${L}.self_attn`;
+      const bias = (p: string, n: number) => opt(`${a}.${p}_proj.bias`, [n], cfg.qkvBias);
+      const qkvBias = cfg.qkvBias ? concat((await bias('q', qDim))!, (await bias('k', kvDim))!, (await bias('v', kvDim))!) : null;
+      const mb = (p: string, n: number) => opt(`${L}.mlp.${p}_proj.bias`, [n], cfg.mlpBias);
+      blocks.push({
+        ln1: await rms(`${L}.input_layernorm`),
+        qkv: lin(
+          concat(await m(`${a}.q_proj.weight`, [qDim, D]), await m(`${a}.k_proj.weight`, [kvDim, D]), await m(`${a}.v_proj.weight`, [kvDim, D])),
+          qkvBias, qDim + 2 * kvDim, D, `${L}.qkv`,
+        ),
+        o: lin(await m(`${a}.o_proj.weight`, [D, qDim]), await opt(`${a}.o_proj.bias`, [D], cfg.oBias), D, qDim, `${L}.o`),
+        ln2: await rms(`${L}.post_attention_layernorm`),
+        up: lin(
+          concat(await m(`${L}.mlp.gate_proj.weight`, [I, D]), await m(`${L}.mlp.up_proj.weight`, [I, D])),
+          cfg.mlpBias ? concat((await mb('gate', I))!, (await mb('up', I))!) : null, 2 * I, D, `${L}.gate_up`,
+        ),
+        down: lin(await m(`${L}.mlp.down_proj.weight`, [D, I]), await mb('down', D), D, I, `${L}.down`),
+      });
+    }
+    const embed = mat(await m('embed_tokens.weight', [cfg.vocab, D]), cfg.vocab, D, 'embed', tableDtype);
+    // Some tied checkpoints still ship lm_head.weight; the config decides.
+    const lmHead = cfg.tiedEmbeddings ? embed : mat(await ck.get('lm_head.weight', [cfg.vocab, D]), cfg.vocab, D, 'lm_head', tableDtype);
+    return {
+      embed,
+      posEmbed: null,
+      blocks,
+      lnFinal: await rms('norm'),
+      lmHead,
+      bytes,
+      destroy: () => owned.forEach((b) => b.destroy()),
+    };
   }
-  const embed = mat(m('embed_tokens.weight', [cfg.vocab, D]), cfg.vocab, D, 'embed', tableDtype);
-  // Some tied checkpoints still ship lm_head.weight; the config decides.
-  const lmHead = cfg.tiedEmbeddings ? embed : mat(ck.get('lm_head.weight', [cfg.vocab, D]), cfg.vocab, D, 'lm_head', tableDtype);
-  return {
-    embed,
-    posEmbed: null,
-    blocks,
-    lnFinal: rms('norm'),
-    lmHead,
-    bytes,
-    destroy: () => owned.forEach((b) => b.destroy()),
-  };
 }
