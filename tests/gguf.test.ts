@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { gguf as hfGguf } from '@huggingface/gguf';
 import { nodeGpu } from '../src/gpu/node';
 import { Model } from '../src/engine/model';
-import { folderFiles } from '../src/engine/files-node';
+import { folderFiles, rangedFile } from '../src/engine/files-node';
 import { openGguf } from '../src/engine/open-model';
 import { parseGguf, ggufToFloat32 } from '../src/engine/gguf';
 import { readGgufModel, spmMerges, unpermute } from '../src/engine/gguf-model';
@@ -104,7 +104,7 @@ describe('GGUF', () => {
 
   test('F32: same config, exact logits and the same greedy ids as the safetensors load', async () => {
     const bytes = storiesGguf('F32');
-    const g = readGgufModel(bytes, 'stories260K-f32.gguf');
+    const g = await readGgufModel(bytes, 'stories260K-f32.gguf');
     // GGUF stores the epsilon as f32.
     expect({ ...g.config, normEps: 0 }).toEqual({ ...safetensors.config, normEps: 0 });
     expect(g.config.normEps).toBeCloseTo(safetensors.config.normEps, 12);
@@ -161,6 +161,24 @@ describe('GGUF', () => {
     expect(Array.from((await g.model.forward([3, 9, 27])).logits!)).toEqual(Array.from((await local.forward([3, 9, 27])).logits!));
     g.model.dispose();
     local.dispose();
+  });
+
+  test('read by ranges: a header larger than the first MiB, tensors one at a time, same logits as in memory', async () => {
+    // 300,000 vocabulary strings (about 3.5 MB of metadata) before the tensor infos.
+    const tokens = Array.from({ length: 300_000 }, (_, i) => `tok${i}`);
+    const bytes = writeGguf({ ...storiesMetadata(), 'tokenizer.ggml.model': { type: 'string', value: 'none' }, 'tokenizer.ggml.tokens': { type: 'strings', value: tokens } }, readGgufModelTensors());
+    const path = join(mkdtempSync(join(tmpdir(), 'gguf-')), 'big-header.gguf');
+    writeFileSync(path, bytes);
+    let reads = 0;
+    const file = (await rangedFile(path))!;
+    const counted = { size: file.size, read: (a: number, b: number) => (reads++, file.read(a, b)) };
+    const ranged = await openGguf(gpu, counted, path, { dtype: 'f32' });
+    expect(ranged.tokenizerNote).toMatch(/type "none" is not rebuilt/);
+    expect(reads).toBeGreaterThan(20); // the header in growing prefixes, then one read per tensor
+    const whole = await openGguf(gpu, bytes, path, { dtype: 'f32' });
+    expect(Array.from((await ranged.model.forward([1, 2, 3])).logits!)).toEqual(Array.from((await whole.model.forward([1, 2, 3])).logits!));
+    ranged.model.dispose();
+    whole.model.dispose();
   });
 
   test('Q4_0 blocks decode as llama.cpp defines them', () => {

@@ -1,8 +1,8 @@
 // `--model` for the CLI: a model folder, a .gguf file, or a Hub id (owner/name[@revision]) downloaded into
 // the folder cache. Also --dtype, --hub-url, --token, --revision, --cache-dir and --gpu-budget-mb.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Gpu } from '../gpu/device';
-import { folderFiles } from '../engine/files-node';
+import { folderFiles, rangedFile } from '../engine/files-node';
 import { hubModelFiles, type Progress } from '../engine/download';
 import { DEFAULT_HUB, parseHubId } from '../engine/hub';
 import type { LoadOptions } from '../engine/model';
@@ -30,7 +30,7 @@ export async function openModelArg(gpu: Gpu, args: Args): Promise<OpenedModel> {
   if (info?.isDirectory()) return openFiles(gpu, folderFiles(spec), opts);
   if (info?.isFile()) {
     if (!spec.endsWith('.gguf')) throw new Error(`--model ${spec} is a file but not a .gguf file; give a model folder, a .gguf file or a Hub id (owner/name)`);
-    return openGguf(gpu, new Uint8Array(await readFile(spec)), spec, opts);
+    return openGguf(gpu, (await rangedFile(spec))!, spec, opts);
   }
   const id = parseHubId(spec);
   if (!id) throw new Error(`--model ${spec}: no such folder or file, and not a Hub id (owner/name[@revision])`);

@@ -29,6 +29,11 @@ export function urlFiles(baseUrl: string, init: RequestInit = {}): ModelFiles {
   };
 }
 
+/** A Blob or File (a dropped .gguf, a picked shard) read by ranges, never whole. */
+export function blobFile(blob: Blob): RandomAccessFile {
+  return { size: blob.size, read: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()) };
+}
+
 /** Files held in memory (a dropped folder, tests). */
 export function memoryFiles(label: string, files: Record<string, Uint8Array | string>): ModelFiles {
   return {

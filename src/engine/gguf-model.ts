@@ -2,7 +2,8 @@
 // Hugging Face names the weight loader asks for, and (best effort) its embedded tokenizer as tokenizer.json.
 
 import { configFromJson, type ModelConfig } from './config';
-import { ggufToFloat32, parseGguf, type GgufFile, type GgufValue } from './gguf';
+import type { RandomAccessFile } from './files';
+import { decodeGgufTensor, ggufToFloat32, parseGguf, parseGgufFile, tensorRange, type GgufFile, type GgufValue } from './gguf';
 import type { TensorSource } from './weights';
 
 const ARCHS: Record<string, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM' };
@@ -44,8 +45,9 @@ export interface GgufModel {
   tokenizer: { json: Record<string, unknown>; config: Record<string, unknown> } | { reason: string };
 }
 
-export function readGgufModel(bytes: Uint8Array, source = 'model.gguf'): GgufModel {
-  const file = parseGguf(bytes, source);
+/** A GGUF model from the whole file's bytes, or from a file read by ranges (one tensor at a time). */
+export async function readGgufModel(src: Uint8Array | RandomAccessFile, source = 'model.gguf'): Promise<GgufModel> {
+  const file = src instanceof Uint8Array ? parseGguf(src, source) : await parseGgufFile(src, source);
   const md = file.metadata;
   const arch = String(md.get('general.architecture') ?? 'unknown');
   const hfArch = ARCHS[arch];
@@ -88,18 +90,23 @@ export function readGgufModel(bytes: Uint8Array, source = 'model.gguf'): GgufMod
     throw new Error(`${source}: rope scaling given as a rope_freqs tensor (Llama 3.1+) is not supported from GGUF; load the safetensors model instead`);
   }
   const config = configFromJson(configJson, `${source} (GGUF metadata)`);
-  return { config, configJson, tensors: ggufTensors(file, bytes, config, arch, source), tokenizer: ggufTokenizer(md) };
+  return { config, configJson, tensors: ggufTensors(file, src, config, arch, source), tokenizer: ggufTokenizer(md) };
 }
 
 const num2 = (v: GgufValue | undefined) => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined);
 
-function ggufTensors(file: GgufFile, bytes: Uint8Array, cfg: ModelConfig, arch: string, source: string): TensorSource {
+function ggufTensors(file: GgufFile, src: Uint8Array | RandomAccessFile, cfg: ModelConfig, arch: string, source: string): TensorSource {
+  const decode = async (t: Parameters<typeof decodeGgufTensor>[0]) => {
+    if (src instanceof Uint8Array) return ggufToFloat32(file, src, t);
+    const [a, b] = tensorRange(file, t);
+    return decodeGgufTensor(t, await src.read(a, b));
+  };
   return {
     has: (hf) => {
       const g = ggufName(hf);
       return g !== null && file.tensors.has(g);
     },
-    get(hf, shape) {
+    async get(hf, shape) {
       const g = ggufName(hf);
       const t = g ? file.tensors.get(g) : undefined;
       if (!t) throw new Error(`tensor ${g ?? hf} (${hf}) is missing from ${source}`);
@@ -107,7 +114,7 @@ function ggufTensors(file: GgufFile, bytes: Uint8Array, cfg: ModelConfig, arch: 
       if (dims.length !== shape.length || dims.some((d, i) => d !== shape[i])) {
         throw new Error(`tensor ${g} in ${source} has shape [${dims}] but the metadata implies [${shape}]`);
       }
-      const data = ggufToFloat32(file, bytes, t);
+      const data = await decode(t);
       // convert_hf_to_gguf permutes llama's q/k rows (per head: pairs (i, i + d/2) made adjacent) for
       // llama.cpp's interleaved rotary; the engine rotates halves as Hugging Face does, so undo it.
       if (arch === 'llama' && /attn_[qk]\.(weight|bias)$/.test(g!)) {

@@ -3,6 +3,7 @@
 // first, ggml type, offset), then the data section at the next multiple of general.alignment.
 // Tensors are dequantized to f32 on request: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K.
 
+import type { RandomAccessFile } from './files';
 import { f16ToF32 } from './safetensors';
 
 export type GgufValue = number | bigint | boolean | string | GgufValue[];
@@ -37,11 +38,17 @@ export const GGML_TYPES: Record<number, { name: string; block: number; bytes: nu
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 
-export function parseGguf(bytes: Uint8Array, source = 'GGUF file'): GgufFile {
+/** Thrown when `bytes` is only the file's first part and the header runs on past it. */
+class PrefixTooShort extends Error {}
+
+/** Parse the header from the file's first bytes (or all of it); `fileSize` is the whole file's. */
+export function parseGguf(bytes: Uint8Array, source = 'GGUF file', fileSize = bytes.length): GgufFile {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   const need = (n: number, what: string) => {
-    if (at + n > bytes.length) throw new Error(`${source}: truncated while reading ${what} at byte ${at} (file has ${bytes.length} bytes)`);
+    if (at + n <= bytes.length) return;
+    if (bytes.length < fileSize) throw new PrefixTooShort();
+    throw new Error(`${source}: truncated while reading ${what} at byte ${at} (file has ${fileSize} bytes)`);
   };
   const u32 = (what: string) => (need(4, what), (at += 4), view.getUint32(at - 4, true));
   const u64 = (what: string) => {
@@ -105,7 +112,7 @@ export function parseGguf(bytes: Uint8Array, source = 'GGUF file'): GgufFile {
   }
   const align = Number(metadata.get('general.alignment') ?? 32);
   const dataOffset = Math.ceil(at / align) * align;
-  const dataSize = bytes.length - dataOffset;
+  const dataSize = fileSize - dataOffset;
   for (const t of tensors.values()) {
     const ty = GGML_TYPES[t.type];
     if (!ty) continue; // refused only if the model asks for it
@@ -121,14 +128,43 @@ export function tensorBytes(t: GgufTensor): number {
   return (n / ty.block) * ty.bytes;
 }
 
-/** The tensor as f32, in its stored order (innermost dimension fastest). */
-export function ggufToFloat32(file: GgufFile, bytes: Uint8Array, t: GgufTensor): Float32Array {
+/** The header of a file read by ranges: its first MiB, and more while the metadata runs on (vocabularies are large). */
+export async function parseGgufFile(file: RandomAccessFile, source = 'GGUF file'): Promise<GgufFile> {
+  for (let n = Math.min(file.size, 2 ** 20); ; n = Math.min(file.size, n * 4)) {
+    try {
+      return parseGguf(await file.read(0, n), source, file.size);
+    } catch (e) {
+      if (!(e instanceof PrefixTooShort)) throw e;
+    }
+  }
+}
+
+/** Where a tensor's bytes lie in the file. */
+export function tensorRange(file: GgufFile, t: GgufTensor): [number, number] {
+  checkType(t);
+  const start = file.dataOffset + t.offset;
+  return [start, start + tensorBytes(t)];
+}
+
+function checkType(t: GgufTensor): void {
   const ty = GGML_TYPES[t.type];
   if (!ty) throw new Error(`tensor ${t.name} has ggml type ${t.type}, which is not supported (supported: ${Object.values(GGML_TYPES).map((x) => x.name).join(', ')})`);
   const n = t.dims.reduce((a, d) => a * d, 1);
   if (n % ty.block) throw new Error(`tensor ${t.name}: ${n} values is not a whole number of ${ty.name} blocks`);
-  const start = file.dataOffset + t.offset;
-  const view = new DataView(bytes.buffer, bytes.byteOffset + start, tensorBytes(t));
+}
+
+/** The tensor as f32, in its stored order (innermost dimension fastest), from the whole file's bytes. */
+export function ggufToFloat32(file: GgufFile, bytes: Uint8Array, t: GgufTensor): Float32Array {
+  const [a, b] = tensorRange(file, t);
+  return decodeGgufTensor(t, bytes.subarray(a, b));
+}
+
+/** The tensor as f32 from exactly its own bytes. */
+export function decodeGgufTensor(t: GgufTensor, raw: Uint8Array): Float32Array {
+  checkType(t);
+  const ty = GGML_TYPES[t.type];
+  const n = t.dims.reduce((a, d) => a * d, 1);
+  const view = new DataView(raw.buffer, raw.byteOffset, tensorBytes(t));
   const out = new Float32Array(n);
   const h = (o: number) => f16ToF32(view.getUint16(o, true));
   const nb = n / ty.block;

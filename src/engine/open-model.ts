@@ -2,7 +2,7 @@
 // or the bytes of one GGUF file.
 
 import type { Gpu } from '../gpu/device';
-import { memoryFiles, type ModelFiles } from './files';
+import { memoryFiles, type ModelFiles, type RandomAccessFile } from './files';
 import { readGgufModel } from './gguf-model';
 import { Model, type LoadOptions } from './model';
 import { Tokenizer } from './tokenizer';
@@ -24,8 +24,9 @@ export async function openFiles(gpu: Gpu, files: ModelFiles, opts: LoadOptions =
   }
 }
 
-export async function openGguf(gpu: Gpu, bytes: Uint8Array, label: string, opts: LoadOptions = {}): Promise<OpenedModel> {
-  const g = readGgufModel(bytes, label);
+/** A GGUF file: its bytes, or (for files larger than memory allows) ranged access to it. */
+export async function openGguf(gpu: Gpu, src: Uint8Array | RandomAccessFile, label: string, opts: LoadOptions = {}): Promise<OpenedModel> {
+  const g = await readGgufModel(src, label);
   const model = await Model.fromTensors(gpu, g.config, g.tensors, label, opts);
   if ('reason' in g.tokenizer) return { model, tokenizer: null, tokenizerNote: `${label}: ${g.tokenizer.reason}` };
   const files = memoryFiles(label, { 'tokenizer.json': JSON.stringify(g.tokenizer.json), 'tokenizer_config.json': JSON.stringify(g.tokenizer.config) });
