@@ -116,6 +116,13 @@ describe('Hub ids', () => {
     expect(await files.read('config.json')).not.toBeNull();
   });
 
+  test('an unreachable Hub is named, with where to look', async () => {
+    const closed = await serveHub({});
+    const url = closed.url;
+    await closed.close();
+    await expect(hubModelFiles('test/stories260K', { baseUrl: url, store: fresh() })).rejects.toThrow(/test\/stories260K: could not reach the Hub at http:\/\/127\.0\.0\.1:\d+\/test\/stories260K\/resolve\/main\/config\.json \(.*\); check the network or the Hub URL/);
+  });
+
   test('a repo without safetensors weights is named as such', async () => {
     await expect(hubModelFiles('test/no-weights', { baseUrl: hub.url, store: fresh() })).rejects.toThrow(/neither model\.safetensors nor model\.safetensors\.index\.json/);
   });

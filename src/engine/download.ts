@@ -96,7 +96,13 @@ async function download(repo: string, key: string, opts: DownloadOptions): Promi
 
   // Sizes first (HEAD), so progress can say bytes of total; config.json also tells whether the repo exists.
   const head = async (path: string): Promise<number | null> => {
-    const res = await doFetch(hubUrl(repo, path, opts), { method: 'HEAD', headers: hubHeaders(opts), signal });
+    let res: Response;
+    try {
+      res = await doFetch(hubUrl(repo, path, opts), { method: 'HEAD', headers: hubHeaders(opts), signal });
+    } catch (e) {
+      if (signal?.aborted) throw new Error(`download of ${repo} cancelled`);
+      throw new HubError(`${repo}: could not reach the Hub at ${hubUrl(repo, path, opts)} (${(e as Error).message}); check the network or the Hub URL (--hub-url, HF_ENDPOINT). A local model folder of that name does not exist either`, 0);
+    }
     checkHubResponse(res, repo, path, opts);
     if (res.status === 404) return null;
     // The Hub gives an LFS file's size in X-Linked-Size; a compressed response's length is not the file's.
