@@ -22,14 +22,15 @@ describe('LoRA on stories260K', () => {
     model = await Model.load(await nodeGpu(), folderFiles(STORIES));
   });
 
-  test('memorises a fixed 64-token sequence: loss falls by ≥ 90% within 120 steps; the PEFT round trip keeps the logits', async () => {
+  test('memorises a fixed 64-token sequence: loss falls by ≥ 90% within 60 steps; the PEFT round trip keeps the logits', async () => {
     const rand = mulberry32(3);
     const ids = [1, ...Array.from({ length: 63 }, () => 3 + Math.floor(rand() * 500))];
-    const settings: FinetuneSettings = { lora: { rank: 8, alpha: 16, targets: ALL }, train: { lr: 1e-2, warmupSteps: 5 }, batchSize: 1, seed: 1 };
+    const targets = [...ALL, 'lm_head'];
+    const settings: FinetuneSettings = { lora: { rank: 8, alpha: 16, targets }, train: { lr: 1e-2, maxGradNorm: 1 }, batchSize: 1, seed: 1 };
     const run = new FinetuneRun(model, [{ ids, labels: nextTokenLabels(ids) }], settings);
     const first = (await run.next()).loss;
     let last = first;
-    for (let s = 1; s < 120 && last > 0.1 * first; s++) last = (await run.next()).loss;
+    for (let s = 1; s < 60 && last > 0.1 * first; s++) last = (await run.next()).loss;
     console.log(`stories260K LoRA memorisation: loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${run.step} steps`);
     expect(last).toBeLessThanOrEqual(0.1 * first);
 
@@ -37,7 +38,7 @@ describe('LoRA on stories260K', () => {
     const peft = await exportPeft(model.parts.rt, model.config, run.lora, 'stories260K');
     const again = await importPeft(model.parts.rt, model.config, memoryFiles('adapter', { ...peft }));
     expect(Array.from((await model.forward(ids, { lora: again })).logits!)).toEqual(Array.from(trained.logits!));
-    expect(JSON.parse(peft['adapter_config.json'])).toMatchObject({ peft_type: 'LORA', r: 8, lora_alpha: 16, target_modules: ALL });
+    expect(JSON.parse(peft['adapter_config.json'])).toMatchObject({ peft_type: 'LORA', r: 8, lora_alpha: 16, target_modules: targets });
     again.destroy();
     run.dispose();
   }, 900_000);
