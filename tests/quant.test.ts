@@ -165,6 +165,29 @@ describe.each(['gpt2', 'qwen2', 'llama-wide-heads'] as TinyKind[])('%s quantized
   });
 });
 
+test('a 256-wide model (bench-llama, random weights): q8 greedy 30 tokens equal f32\'s; q4 stays close', async () => {
+  const dir = writeTinyModel('bench-llama');
+  const gpu = await nodeGpu();
+  const run = async (dt: WeightDtype) => {
+    const m = await Model.load(gpu, folderFiles(dir), { dtype: dt });
+    const ids = await m.generate([5, 9], { maxNewTokens: 30, stop: [] });
+    return { m, ids };
+  };
+  const f32 = await run('f32');
+  const q8 = await run('q8');
+  const q4 = await run('q4');
+  expect(q8.ids).toEqual(f32.ids);
+  const seq = [5, 9, ...f32.ids];
+  const lf = (await f32.m.forward(seq)).logits!;
+  const kl8 = meanKl(lf, (await q8.m.forward(seq)).logits!, f32.m.config.vocab);
+  const kl4 = meanKl(lf, (await q4.m.forward(seq)).logits!, f32.m.config.vocab);
+  console.log(`bench-llama over ${seq.length} positions: q8 mean KL ${kl8.toExponential(3)}, q4 mean KL ${kl4.toExponential(3)}`);
+  // Measured: q8 1.0e-5, q4 1.4e-3.
+  expect(kl8).toBeLessThan(1e-4);
+  expect(kl4).toBeLessThan(1e-2);
+  [f32, q8, q4].forEach((r) => r.m.dispose());
+});
+
 function logSoftmax(x: Float32Array): Float64Array {
   let max = -Infinity;
   for (const v of x) max = Math.max(max, v);
