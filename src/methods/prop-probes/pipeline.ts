@@ -13,9 +13,9 @@ import { promptingProps } from './prompting';
 import type { PieceEncoder, ProbeBackend, ProbeItem, Progress, Prop } from './types';
 
 export interface FitOptions {
-  /** Layer of the domain probes (default: the middle, n_layers / 2, as the paper's 20 of 40). */
+  /** Layer of the domain probes (default ⌊(n_layers − 1) / 2⌋: 19 of 40 like the paper's 20, 1 of a 4-layer toy model). */
   probeLayer?: number;
-  /** Layer of the binding affinities (default: 3/8 of the depth, as the paper's 15 of 40). */
+  /** Layer of the binding affinities (default ⌊3(n_layers − 1) / 8⌋: 14 of 40 like the paper's 15, 1 of 4). */
   bindingLayer?: number;
   /** Rank of the binding form (default 50, capped by d_model). */
   k?: number;
@@ -45,7 +45,9 @@ export interface PropProbeFit {
 }
 
 export function defaultLayers(nLayers: number): { probeLayer: number; bindingLayer: number } {
-  return { probeLayer: Math.min(nLayers - 1, Math.round(nLayers / 2)), bindingLayer: Math.min(nLayers - 1, Math.round((3 * nLayers) / 8)) };
+  // In the 4-layer toy models a value's own token stops mattering after layer 1 (patching resid_pre there moves the
+  // answer; at layer 2 it no longer does), so the layers sit just below the middle.
+  return { probeLayer: Math.floor((nLayers - 1) / 2), bindingLayer: Math.floor((3 * (nLayers - 1)) / 8) };
 }
 
 export async function fitPropProbes(b: ProbeBackend, enc: PieceEncoder, model: string, o: FitOptions = {}): Promise<PropProbeFit> {

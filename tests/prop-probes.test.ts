@@ -1,0 +1,329 @@
+// Propositional probes (src/methods/prop-probes): each piece against ground truth it can be checked on, the Hessian
+// estimator on a backend with a known mixed second derivative, the pipeline and CLI end to end on a tiny random Qwen2
+// model, and (when present) a shipped toy model, printing its table.
+import { afterAll, describe, expect, test } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodeGpu } from '../src/gpu/node';
+import { Model } from '../src/engine/model';
+import { Tokenizer } from '../src/engine/tokenizer';
+import { folderFiles } from '../src/engine/files-node';
+import { writeSafetensors } from '../src/engine/safetensors';
+import { buildVocab, tokenizerConfig, tokenizerJson, WordTokenizer } from '../src/toyworld/index';
+import { gaussian, makeTinyModel } from './fixtures/tiny-models';
+import { dot, gaussianColumns, norm, orthonormalize, randomBasis, svd, type Columns } from '../src/methods/prop-probes/linalg';
+import { applyProbe, fitCentroids, tuneThreshold, type DomainProbe } from '../src/methods/prop-probes/domain-probes';
+import { affinities, compose, softmax } from '../src/methods/prop-probes/composition';
+import { exactMatch, jaccard } from '../src/methods/prop-probes/metrics';
+import { makeSet, pieceEncoder } from '../src/methods/prop-probes/data';
+import { bindingSubspace, toForm, type HessianPrompt } from '../src/methods/prop-probes/binding-subspace';
+import { decodeActs, type PropProbeFit } from '../src/methods/prop-probes/pipeline';
+import { normalizeRows } from '../src/methods/prop-probes/activations';
+import { probesCommand } from '../src/cli/probes';
+import type { ProbeBackend, Prop } from '../src/methods/prop-probes/types';
+import type { HookSpec } from '../src/engine/hooks';
+
+const unit = (d: number, i: number) => Float64Array.from({ length: d }, (_, j) => (j === i ? 1 : 0));
+
+/** A = U diag(S) Vᵀ from given orthonormal columns, as columns of A. */
+function compose3(U: Columns, S: number[], V: Columns): Columns {
+  const m = U[0].length;
+  return Array.from(V[0], (_, j) => Float64Array.from({ length: m }, (_, i) => S.reduce((s, sk, k) => s + U[k][i] * sk * V[k][j], 0)));
+}
+
+describe('linear algebra', () => {
+  test('SVD recovers singular values and vectors of a known matrix (tall and wide)', () => {
+    const U = randomBasis(9, 4, 1);
+    const V = randomBasis(6, 4, 2);
+    const S = [7, 3, 1.5, 0.25];
+    const A = compose3(U, S, V); // 9 × 6, rank 4, given as 6 columns
+    for (const cols of [A, Array.from({ length: 9 }, (_, i) => Float64Array.from(A, (c) => c[i]))]) {
+      const r = svd(cols);
+      expect(r.S.length).toBe(4);
+      r.S.forEach((s, k) => expect(s).toBeCloseTo(S[k], 9));
+      const wide = cols === A ? false : true;
+      r.U.forEach((u, k) => expect(Math.abs(dot(u, wide ? V[k] : U[k]))).toBeCloseTo(1, 9));
+      // Reconstruction.
+      const back = compose3(r.U, r.S, r.V);
+      back.forEach((c, j) => c.forEach((x, i) => expect(x).toBeCloseTo(cols[j][i], 9)));
+    }
+  });
+
+  test('orthonormalize drops dependent columns and returns an orthonormal basis', () => {
+    const g = gaussianColumns(5, 3, 3);
+    const dep = Float64Array.from(g[0], (x, i) => 2 * x - g[1][i]);
+    const q = orthonormalize([...g, dep]);
+    expect(q.length).toBe(3);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(dot(q[i], q[j])).toBeCloseTo(i === j ? 1 : 0, 12);
+  });
+});
+
+describe('domain probes', () => {
+  test('class-conditioned centroids and a tuned threshold label separable activations exactly', () => {
+    const d = 8;
+    const g = gaussian(5);
+    const values = ['nurse', 'chef', 'pilot'];
+    const make = (dir: number) => {
+      const v = Float32Array.from({ length: d }, () => 0.05 * g());
+      v[dir] += 1;
+      v[7] += 0.5; // shared class component
+      return v;
+    };
+    const rows: Float32Array[] = [];
+    const labels: string[] = [];
+    for (let r = 0; r < 20; r++) values.forEach((v, k) => (rows.push(make(k)), labels.push(v)));
+    const { values: vs, centroids } = fitCentroids(rows, labels, d);
+    expect(vs).toEqual([...values].sort());
+    // A context: positions 0..5, values at 1 (chef) and 4 (pilot); others point elsewhere.
+    const acts = new Float32Array(6 * d);
+    const truth: (string | null)[] = [null, 'chef', null, null, 'pilot', null];
+    truth.forEach((t, p) => acts.set(t ? make(values.indexOf(t)) : Float32Array.from({ length: d }, (_, i) => (i === 5 ? 1 : 0.05 * g())), p * d));
+    const probe: DomainProbe = { domain: 'occupation', layer: 0, offset: 0, values: vs, centroids, threshold: -Infinity, localization: [] };
+    const all = applyProbe(probe, acts, d, 0, 6);
+    probe.threshold = tuneThreshold(all.map((h) => ({ score: h.score, pred: h.value, truth: truth[h.pos] })));
+    const hits = applyProbe(probe, acts, d, 0, 6);
+    expect(hits.map((h) => [h.pos, h.value])).toEqual([[1, 'chef'], [4, 'pilot']]);
+  });
+
+  test('threshold sweep picks the split with the most right answers', () => {
+    const t = tuneThreshold([
+      { score: 0.1, pred: 'a', truth: null },
+      { score: 0.2, pred: 'a', truth: null },
+      { score: 0.9, pred: 'a', truth: 'a' },
+      { score: 0.8, pred: 'b', truth: 'b' },
+      { score: 0.5, pred: 'b', truth: 'a' }, // wrong either way
+    ]);
+    expect(t).toBeGreaterThan(0.2);
+    expect(t).toBeLessThanOrEqual(0.8);
+  });
+});
+
+describe('composition and metrics', () => {
+  const P = (name: string, value: string, domain: Prop['domain'] = 'occupation'): Prop => ({ name, value, domain });
+
+  test('softmax over name positions binds each attribute to the name with most mass', () => {
+    expect(softmax([0, Math.log(3)])).toEqual([0.25, 0.75].map((x) => expect.closeTo(x, 12)));
+    const names = [{ pos: 1, value: 'Greg', score: 1 }, { pos: 5, value: 'Laura', score: 1 }, { pos: 9, value: 'Greg', score: 1 }];
+    const attrs = [{ pos: 3, value: 'nurse', score: 1, domain: 'occupation' as const }, { pos: 7, value: 'physicist', score: 1, domain: 'occupation' as const }];
+    // Greg appears twice: 0.3 + 0.3 beats Laura's 0.4 for the first attribute.
+    const aff = [[Math.log(0.3), Math.log(0.4), Math.log(0.3)], [0, 5, 0]];
+    const r = compose(attrs, names, aff);
+    expect(r.props).toEqual([P('Greg', 'nurse'), P('Laura', 'physicist')]);
+    expect(r.bindings[0].mass.Greg).toBeCloseTo(0.6, 12);
+  });
+
+  test('EM and Jaccard', () => {
+    const truth = [P('Greg', 'nurse'), P('Laura', 'chef')];
+    expect(exactMatch([P('Laura', 'chef'), P('Greg', 'nurse')], truth)).toBe(1);
+    expect(exactMatch([P('Laura', 'nurse'), P('Greg', 'chef')], truth)).toBe(0);
+    expect(jaccard([P('Greg', 'nurse'), P('Greg', 'chef')], truth)).toBeCloseTo(1 / 3, 12);
+    expect(jaccard([], truth)).toBe(0);
+    expect(jaccard([], [])).toBe(1);
+  });
+
+  test('decode: probes find names and values, the binding form pairs them, a form blind to binding cannot', () => {
+    // d = 8: dims 0–1 carry the binding ID, dims 2–5 the identities Greg, Laura, nurse, physicist.
+    const d = 8;
+    const vec = (id: number, bind: number) => Float32Array.from({ length: d }, (_, i) => (i === id ? 1 : i === bind ? 1 : 0));
+    const rows = [vec(6, 7), vec(2, 0), vec(6, 7), vec(4, 0), vec(6, 7), vec(3, 1), vec(6, 7), vec(5, 1)];
+    const acts = new Float32Array(rows.length * d);
+    rows.forEach((r, t) => acts.set(r, t * d));
+    const norm8 = normalizeRows(acts, d);
+    const probe = (domain: DomainProbe['domain'], values: string[], dims: number[]): DomainProbe => {
+      const c = new Float32Array(values.length * d);
+      dims.forEach((dim, k) => (c[k * d + dim] = 1));
+      return { domain, layer: 0, offset: 0, values, centroids: c, threshold: 0.5, localization: [] };
+    };
+    const form = toForm('hessian', d, 2, [unit(d, 0), unit(d, 1)], [1, 1]);
+    const blind = toForm('random', d, 2, [unit(d, 6), unit(d, 7)], [1, 1]);
+    const fit: PropProbeFit = {
+      version: 1, model: 'hand', d, nLayers: 1, probeLayer: 0, bindingLayer: 0, seed: 0,
+      probes: [probe('name', ['Greg', 'Laura'], [2, 3]), probe('occupation', ['nurse', 'physicist'], [4, 5])],
+      form, random: blind, seconds: { probes: 0, subspace: 0 },
+    };
+    // Laura's binding row put first among equals would win a tie; make Laura the first name position instead.
+    const item = { contextStart: 0, contextEnd: rows.length };
+    const good = decodeActs(fit, item, norm8, norm8, form);
+    expect(good.names.map((n) => n.value)).toEqual(['Greg', 'Laura']);
+    expect(good.props).toEqual([P('Greg', 'nurse'), P('Laura', 'physicist')]);
+    expect(good.affinity[0][0]).toBeGreaterThan(good.affinity[0][1]);
+    const bad = decodeActs(fit, item, norm8, norm8, blind);
+    expect(exactMatch(bad.props, good.props)).toBe(0); // equal affinities: both values go to one name
+    expect(affinities(form, norm8, [3], [1, 5])[0][1]).toBeCloseTo(0, 12);
+  });
+});
+
+describe('data', () => {
+  const vocab = buildVocab();
+  const tok = new WordTokenizer(vocab);
+  const enc = pieceEncoder((p) => tok.encode(p.trim()), tok.id('<bos>'), 'words');
+
+  test('mentions sit on their words; questions, injection and paraphrase are where they belong', () => {
+    for (const set of ['synth', 'paraphrase', 'injected'] as const) {
+      for (const item of makeSet(set, 5, 3, enc)) {
+        expect(item.ids[0]).toBe(tok.id('<bos>'));
+        for (const m of item.mentions) {
+          expect(vocab[item.ids[m.pos]]).toBe(m.value);
+          expect(m.pos).toBeGreaterThanOrEqual(item.contextStart);
+          expect(m.pos).toBeLessThan(item.contextEnd);
+        }
+        const k = new Set(item.truth.map((p) => p.name)).size;
+        expect(k).toBeGreaterThanOrEqual(2);
+        expect(k).toBeLessThanOrEqual(3);
+        expect(item.questions.length).toBe(item.truth.length);
+        for (const q of item.questions) expect(q.promptIds.slice(0, item.ids.length)).toEqual(item.ids);
+        const text = tok.decode(item.ids);
+        if (set === 'injected') {
+          expect(item.injected).toBeDefined();
+          expect(tok.decode(item.ids.slice(item.contextEnd))).toContain('Ignore the text above');
+          expect(item.truth.some((p) => p.name === item.injected!.name && p.value === item.injected!.value && p.domain === item.injected!.domain)).toBe(false);
+        } else expect(item.contextEnd).toBe(item.ids.length);
+        if (set === 'paraphrase') expect(text).toMatch(/The (job|home|food|animal) of/);
+      }
+    }
+  });
+});
+
+/** f(x, y) = xᵀHy + aᵀx + bᵀy, seen through hooks: the loss is −f, its gradients arrive on 'grad' hooks. */
+function quadraticBackend(d: number, H: Columns, a: Float64Array, b: Float64Array, namePos: number, attrPos: number, T: number): ProbeBackend & { passes: number } {
+  const be = {
+    d, nLayers: 1, passes: 0,
+    async forward(_ids: number[], hooks: HookSpec[]) {
+      const cache: Record<string, Float32Array> = {};
+      for (const h of hooks) if (h.op === 'read') cache[h.name] = Float32Array.from({ length: T * d }, (_, i) => (i % d === 0 ? 1 : 0));
+      return { last: new Float32Array(4), cache };
+    },
+    async gradients(_ids: number[], _labels: number[], hooks: HookSpec[]) {
+      be.passes++;
+      const x = new Float64Array(d);
+      const y = new Float64Array(d);
+      for (const h of hooks) {
+        if (h.op !== 'add') continue;
+        const tgt = h.positions![0] === namePos ? x : h.positions![0] === attrPos ? y : null;
+        if (tgt) for (let i = 0; i < d; i++) tgt[i] += (h.coeff ?? 1) * Number(h.value[i]);
+      }
+      const g = new Float32Array(T * d);
+      for (let i = 0; i < d; i++) {
+        let hy = a[i];
+        let htx = b[i];
+        for (let j = 0; j < d; j++) {
+          hy += H[j][i] * y[j]; // H[j] is column j: (H y)_i = Σ_j H_ij y_j
+          htx += H[i][j] * x[j]; // (Hᵀ x)_i = Σ_j H_ji x_j
+        }
+        g[namePos * d + i] = -hy;
+        g[attrPos * d + i] = -htx;
+      }
+      const cache: Record<string, Float32Array> = {};
+      for (const h of hooks) if (h.op === 'grad') cache[`${h.name}.grad`] = g;
+      return { loss: 0, cache };
+    },
+  };
+  return be;
+}
+
+describe('binding subspace estimator', () => {
+  const d = 12;
+  const U0 = randomBasis(d, 3, 11);
+  const V0 = randomBasis(d, 3, 12);
+  const S0 = [10, 5, 2];
+  const H = compose3(U0, S0, V0);
+  const prompt: HessianPrompt = { ids: [0, 1, 2, 3, 4, 5], labels: [-1, -1, -1, -1, -1, 1], pos: [[1, 2], [3, 4]] };
+  const a = Float64Array.from({ length: d }, (_, i) => Math.sin(i));
+  const b = Float64Array.from({ length: d }, (_, i) => Math.cos(i));
+
+  test.each(['full', 'randomized'] as const)('%s: top singular directions of a known mixed Hessian', async (estimator) => {
+    const be = quadraticBackend(d, H, a, b, 3, 4, 6);
+    const form = await bindingSubspace(be, [prompt], { k: 3, estimator, oversample: 2, seed: 1 });
+    expect(form.estimator).toBe(estimator);
+    expect(be.passes).toBe(estimator === 'full' ? 2 * d : 4 * 5);
+    expect(form.passes).toBe(be.passes);
+    Array.from(form.S).forEach((s, k) => expect(s).toBeCloseTo(S0[k], 3));
+    for (let m = 0; m < 3; m++) {
+      const u = form.U.subarray(m * d, (m + 1) * d);
+      expect(Math.abs(dot(u, U0[m]))).toBeCloseTo(1, 4);
+      expect(norm(u)).toBeCloseTo(1, 5);
+    }
+  });
+});
+
+// ---- end to end on the engine --------------------------------------------------------------------------------------
+
+const root = join(tmpdir(), `latentlab-prop-probes-${process.pid}`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A tiny random Qwen2 (the Hub architecture) with the toy world's vocabulary and tokenizer. */
+function tinyQwenWithTokenizer(): string {
+  const vocab = buildVocab();
+  const m = makeTinyModel('qwen2', 7);
+  const D = (m.configJson.hidden_size as number);
+  const g = gaussian(99);
+  for (const name of ['model.embed_tokens.weight', 'lm_head.weight']) {
+    if (!m.tensors[name]) continue;
+    m.tensors[name] = { dtype: 'F32', shape: [vocab.length, D], data: Float32Array.from({ length: vocab.length * D }, () => 0.5 * g()) };
+  }
+  const dir = join(root, 'tiny-qwen2-toyvocab');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...m.configJson, vocab_size: vocab.length, bos_token_id: vocab.indexOf('<bos>') }));
+  writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(m.tensors, { format: 'pt' }));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson(vocab)));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig()));
+  return dir;
+}
+
+async function load(dir: string) {
+  const files = folderFiles(dir);
+  return { model: await Model.load(await nodeGpu(), files), tokenizer: await Tokenizer.load(files), lora: null };
+}
+
+const KEYS = ['em', 'jaccard', 'prompting_em', 'random_subspace_em', 'n'];
+
+test('CLI probes on a tiny random Qwen2: fits, evaluates every set, reuses its fit', async () => {
+  const dir = tinyQwenWithTokenizer();
+  const l = await load(dir);
+  const fitFile = join(root, 'fit.json');
+  try {
+    const common = { n: '3', seed: '1', fit: fitFile, rank: '4', 'train-contexts': '12', 'localize-samples': '3', 'hessian-prompts': '1', quiet: true };
+    const first = (await probesCommand(l, { ...common, set: 'synth' })) as Record<string, unknown>;
+    for (const k of KEYS) expect(first).toHaveProperty(k);
+    expect(first.n).toBe(3);
+    for (const k of ['em', 'jaccard', 'prompting_em', 'random_subspace_em']) {
+      expect(first[k]).toBeGreaterThanOrEqual(0);
+      expect(first[k]).toBeLessThanOrEqual(1);
+    }
+    expect(first.estimator).toBe('randomized');
+    expect(first.rank).toBeLessThanOrEqual(4);
+    expect(existsSync(fitFile)).toBe(true);
+    const saved = readFileSync(fitFile, 'utf8');
+    const again = (await probesCommand(l, { ...common, set: 'synth' })) as Record<string, unknown>;
+    expect(again).toEqual(first); // the cached fit gives the same numbers
+    expect(readFileSync(fitFile, 'utf8')).toBe(saved);
+    for (const set of ['paraphrase', 'injected']) {
+      const r = (await probesCommand(l, { ...common, set, template: 'english' })) as Record<string, unknown>;
+      expect(r.set).toBe(set);
+      expect(r.n).toBe(3);
+    }
+    await expect(probesCommand(l, { ...common, set: 'nope' })).rejects.toThrow(/--set must be one of/);
+  } finally {
+    l.model.dispose();
+  }
+}, 240_000);
+
+const TOY = ['toy-m', 'toy-s'].map((m) => join('public/models', m)).find((p) => existsSync(join(p, 'config.json')));
+
+test.skipIf(!TOY)('shipped toy model: domain probes find values; table of EM / Jaccard', async () => {
+  const l = await load(TOY!);
+  try {
+    const args = { n: '8', seed: '0', rank: '8', 'train-contexts': '60', 'localize-samples': '4', 'hessian-prompts': '1', quiet: true, fit: join(root, 'toy-fit.json') };
+    const rows: Record<string, unknown>[] = [];
+    for (const set of ['synth', 'paraphrase', 'injected']) rows.push({ set, ...((await probesCommand(l, { ...args, set })) as object) });
+    console.log(`${TOY}\n| set | probes EM | Jaccard | prompting EM | random subspace EM | n |\n|---|---|---|---|---|---|\n` +
+      rows.map((r) => `| ${r.set} | ${r.em} | ${(r.jaccard as number).toFixed(2)} | ${r.prompting_em} | ${r.random_subspace_em} | ${r.n} |`).join('\n'));
+    console.log(JSON.stringify(rows[0].domain_accuracy));
+    // What a model that has not (yet) learned binding still supports: the values are where the tokens are.
+    const acc = rows[0].domain_accuracy as Record<string, { values: number }>;
+    for (const dom of ['occupation', 'city', 'food', 'animal']) expect(acc[dom].values).toBeGreaterThan(0.5);
+  } finally {
+    l.model.dispose();
+  }
+}, 300_000);
