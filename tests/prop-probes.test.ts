@@ -327,3 +327,46 @@ test.skipIf(!TOY)('shipped toy model: domain probes find values; table of EM / J
     l.model.dispose();
   }
 }, 300_000);
+
+test('page path: the worker API gives the same gradients as lossGradients, and drives fit and decode', async () => {
+  const dir = tinyQwenWithTokenizer();
+  const { createEngineApi } = await import('../src/workers/engine-api');
+  const { memoEncoder, workerBackend, canonical } = await import('../src/ui/pages/prop-probes/session');
+  const { fitPropProbes, readItem, decodeActs } = await import('../src/methods/prop-probes/pipeline');
+  const { encodePieces, pieces } = await import('../src/methods/prop-probes/data');
+  const { modelBackend } = await import('../src/methods/prop-probes/backend');
+  const api = createEngineApi(() => nodeGpu());
+  const blob = (f: string) => new Blob([readFileSync(join(dir, f))]);
+  const info = await api.loadModel({ kind: 'local', label: 'tiny-qwen2', files: Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => [f, blob(f)])) });
+  const direct = await load(dir);
+  try {
+    const ids = [2, 100, 200, 300, 400, 500];
+    const labels = [-1, -1, -1, -1, 600, 700];
+    const hooks: HookSpec[] = [
+      { name: 'blocks.0.hook_resid_pre', op: 'add', value: new Float32Array(info.config.hidden).fill(0.1), positions: [2] },
+      { name: 'blocks.1.hook_resid_pre', op: 'grad' },
+    ];
+    const w = await api.gradients(info.id, ids, labels, hooks);
+    const m = await modelBackend(direct.model).gradients(ids, labels, hooks);
+    expect(w.loss).toBeCloseTo(m.loss, 6);
+    expect(Array.from(w.cache['blocks.1.hook_resid_pre.grad'])).toEqual(Array.from(m.cache['blocks.1.hook_resid_pre.grad']));
+    expect(m.cache['blocks.1.hook_resid_pre.grad'].some((x) => x !== 0)).toBe(true);
+
+    const enc = await memoEncoder(api, info.id, info.config.bosTokenId);
+    expect(enc.spacing).toBe('words'); // the toy-world tokenizer is recognised
+    const b = workerBackend(api, info.id, info.config.hidden, info.config.nLayers);
+    const fit = await fitPropProbes(b, enc, 'tiny', { k: 3, trainContexts: 10, localizeSamples: 2, hessianPrompts: 1 });
+    expect(fit.form.k).toBe(3);
+    const ps = pieces(canonical('Greg is a nurse. Laura lives in Rome.'), enc.spacing, true);
+    expect(ps.map((p) => p.trim())).toEqual(['Greg', 'is', 'a', 'nurse', '.', 'Laura', 'lives', 'in', 'Rome', '.']);
+    const c = encodePieces(enc, ps, enc.prefix.length);
+    const item = { ids: [...enc.prefix, ...c.ids], contextStart: 1, contextEnd: 1 + c.ids.length };
+    const { probeActs, bindActs } = await readItem(b, fit, item.ids);
+    const dec = decodeActs(fit, item, probeActs, bindActs);
+    expect(dec.affinity.length).toBe(dec.attrs.length);
+    for (const p of dec.props) expect(dec.names.map((n) => n.value)).toContain(p.name);
+  } finally {
+    direct.model.dispose();
+    await api.dispose(info.id);
+  }
+}, 240_000);

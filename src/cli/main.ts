@@ -6,6 +6,7 @@ import { cacheCommand, generateCommand, loadModel, logitsCommand } from './engin
 import { modelsCommand } from './models';
 import { finetuneCommand } from './finetune';
 import { marketEntryCommand } from './market-entry';
+import { probesCommand } from './probes';
 
 const USAGE = `usage: latentlab <command> [flags]
   logits   --model DIR (--ids 1,2,3 | --text "...") --json
@@ -14,6 +15,7 @@ const USAGE = `usage: latentlab <command> [flags]
   finetune --model DIR (--ids 1,2,... | --text-file F) [--lora-rank 8] [--lora-alpha 2R] [--targets q_proj,...] [--steps 100]
            [--lr 1e-3] [--batch-size 1] [--seq-len 64] [--seed 0] [--checkpoint FILE] --out DIR --json
            writes a PEFT adapter to --out; --checkpoint resumes from FILE when it exists
+  probes   --model DIR --set synth|paraphrase|injected [--n 20] [--seed 0] [--fit FILE] [--rank 50] --json   propositional probes
   market-entry [--gamma G] [--delta D] [--rho R] [--json]   multi-objective scaling laws and market entry
   models   list | rm ID[@REVISION] | clear        Hub downloads in the cache folder [--cache-dir DIR]
 --model takes a folder, a .gguf file or a Hub id (owner/name[@revision]); with a Hub id also [--hub-url URL]
@@ -31,6 +33,7 @@ async function run(words: string[], args: Record<string, string | boolean>): Pro
     generate: generateCommand,
     cache: cacheCommand,
     finetune: finetuneCommand,
+    probes: probesCommand,
   };
   const handler = engineCommands[cmd];
   if (!handler) throw new Error(cmd ? `unknown command "${cmd}"\n${USAGE}` : USAGE);

@@ -120,6 +120,13 @@ export interface GenerateResult {
   ms: number;
 }
 
+export interface GradientsResult {
+  /** Mean cross-entropy over the labelled positions. */
+  loss: number;
+  /** "<hook>.grad" for each 'grad' hook (d loss / d activation), and the 'read' hooks. */
+  cache: Record<string, Float32Array>;
+}
+
 export interface EngineApi {
   init(): Promise<AdapterInfo>;
   loadModel(source: ModelSource, opts?: LoadModelOptions): Promise<LoadedModel>;
@@ -128,6 +135,8 @@ export interface EngineApi {
   /** Display text of each id in context ('#id' when the model has no tokenizer). */
   tokenStrings(modelId: string, ids: number[]): Promise<string[]>;
   forward(modelId: string, ids: number[], opts?: ForwardOptions): Promise<ForwardResult>;
+  /** Cross-entropy of `labels` (-1: no loss) and the gradients asked for by 'grad' hooks; edits apply as in forward. */
+  gradients(modelId: string, ids: number[], labels: number[], hooks: HookSpec[]): Promise<GradientsResult>;
   /** Streams each new token to `onToken` (pass it through `callback()` from client.ts). */
   generate(
     modelId: string,

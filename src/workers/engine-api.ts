@@ -7,6 +7,8 @@ import { urlFiles, type ModelFiles } from '../engine/files';
 import { openFiles, openGguf, type OpenedModel } from '../engine/open-model';
 import { hookNames, hookShape } from '../engine/hooks';
 import { Tokenizer } from '../engine/tokenizer';
+import { lossGradients } from '../engine/trainer';
+import type { HookSpec } from '../engine/hooks';
 import type {
   AdapterInfo,
   ChatMessage,
@@ -15,6 +17,7 @@ import type {
   ForwardResult,
   GenerateOptions,
   GenerateResult,
+  GradientsResult,
   LoadedModel,
   LoadModelOptions,
   ModelSource,
@@ -131,6 +134,13 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
       const shapes: Record<string, number[]> = {};
       for (const name of Object.keys(out.cache)) shapes[name] = hookShape(e.info.config, name, T).dims;
       return { logits, logitRows: logits.length / V, vocab: V, cache: out.cache, shapes, top, ms };
+    },
+
+    async gradients(modelId: string, ids: number[], labels: number[], hooks: HookSpec[]): Promise<GradientsResult> {
+      const e = entry(modelId);
+      checkIds(ids, e.info);
+      const out = await e.lock.run(() => lossGradients(e.model.parts, { ids, labels }, hooks));
+      return { loss: out.loss, cache: out.cache };
     },
 
     async generate(

@@ -29,6 +29,12 @@ export const PAGES: PageEntry[] = [
     // Takes `gpu` as a Gpu when given one; with the engine client it opens its own WebGPU device for the Monte Carlo.
     load: () => import('./MarketEntry.svelte'),
   },
+  {
+    id: 'prop-probes',
+    title: 'Propositional probes',
+    blurb: 'Domain probes + a Hessian binding subspace decode contexts into propositions; EM / Jaccard against prompting and a random subspace',
+    load: () => import('./PropProbes.svelte'),
+  },
 ];
 
 export function findPage(id: string): PageEntry {
