@@ -216,7 +216,7 @@ function quadraticBackend(d: number, H: Columns, a: Float64Array, b: Float64Arra
       }
       const cache: Record<string, Float32Array> = {};
       for (const h of hooks) if (h.op === 'grad') cache[`${h.name}.grad`] = g;
-      return { loss: 0, cache };
+      return { loss: 0.5, cache };
     },
   };
   return be;
@@ -228,17 +228,24 @@ describe('binding subspace estimator', () => {
   const V0 = randomBasis(d, 3, 12);
   const S0 = [10, 5, 2];
   const H = compose3(U0, S0, V0);
-  const prompt: HessianPrompt = { ids: [0, 1, 2, 3, 4, 5], labels: [-1, -1, -1, -1, -1, 1], pos: [[1, 2], [3, 4]] };
+  const prompt: HessianPrompt = {
+    ids: [0, 1, 2, 3, 4, 5], labels: [-1, -1, -1, -1, 1, 1], perQuestion: [[-1, -1, -1, -1, 1, -1], [-1, -1, -1, -1, -1, 1]], pos: [[1, 2], [3, 4]],
+  };
   const a = Float64Array.from({ length: d }, (_, i) => Math.sin(i));
   const b = Float64Array.from({ length: d }, (_, i) => Math.cos(i));
 
-  test.each(['full', 'randomized'] as const)('%s: top singular directions of a known mixed Hessian', async (estimator) => {
+  // The fake reports a loss of 0.5 whatever the perturbation, so with the probability objective ∇ₓp = p·∇ₓlog p has
+  // p = e^-0.5 throughout and the estimate is e^-0.5·H exactly; the log-probability objective sums both answer tokens.
+  test.each([
+    ['full', 'prob'], ['randomized', 'prob'], ['full', 'logprob'],
+  ] as const)('%s / %s: top singular directions of a known mixed Hessian', async (estimator, objective) => {
     const be = quadraticBackend(d, H, a, b, 3, 4, 6);
-    const form = await bindingSubspace(be, [prompt], { k: 3, estimator, oversample: 2, seed: 1 });
+    const form = await bindingSubspace(be, [prompt], { k: 3, estimator, objective, oversample: 2, seed: 1 });
     expect(form.estimator).toBe(estimator);
-    expect(be.passes).toBe(estimator === 'full' ? 2 * d : 4 * 5);
+    expect(be.passes).toBe((estimator === 'full' ? 2 * d : 4 * 5) * (objective === 'prob' ? 2 : 1));
     expect(form.passes).toBe(be.passes);
-    Array.from(form.S).forEach((s, k) => expect(s).toBeCloseTo(S0[k], 3));
+    const scale = objective === 'prob' ? Math.exp(-0.5) : 2;
+    Array.from(form.S).forEach((s, k) => expect(s).toBeCloseTo(S0[k] * scale, 3));
     for (let m = 0; m < 3; m++) {
       const u = form.U.subarray(m * d, (m + 1) * d);
       expect(Math.abs(dot(u, U0[m]))).toBeCloseTo(1, 4);

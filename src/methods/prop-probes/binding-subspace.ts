@@ -1,5 +1,6 @@
-// Step 3 (binding subspace): the mixed second derivative ∂²f/∂x∂y of f = the model's log-probability of answering
-// both binding questions of a two-entity context, with respect to a perturbation x added at entity 1's name token
+// Step 3 (binding subspace): the mixed second derivative ∂²f/∂x∂y of f = the model's mean probability of answering
+// both binding questions of a two-entity context right (objective 'prob', as the paper; 'logprob' uses the mean
+// log-probability instead, half the passes), with respect to a perturbation x added at entity 1's name token
 // and y at its attribute token (at every layer's resid_pre, scaled by that layer's mean activation norm), after both
 // entities were moved to the midpoint between their binding IDs. Estimated by central differences of gradients:
 // H·v ≈ (∇ₓf(y = εv) − ∇ₓf(y = −εv)) / 2ε, each gradient one `gradients` call ('grad' hooks on every resid_pre).
@@ -22,6 +23,7 @@ export interface BindingForm {
   U: Float32Array;
   S: Float32Array;
   estimator?: 'full' | 'randomized';
+  objective?: 'prob' | 'logprob';
   /** Gradient passes spent. */
   passes?: number;
   /** All singular values found (for display). */
@@ -31,7 +33,10 @@ export interface BindingForm {
 /** A prompt of the Hessian objective: a 2-entity, 1-domain context followed by both questions and their answers. */
 export interface HessianPrompt {
   ids: number[];
+  /** Labels of both answers (next-token targets, -1 elsewhere). */
   labels: number[];
+  /** Labels of each question's answer alone. */
+  perQuestion: number[][];
   /** Token positions [entity][name | attr]. */
   pos: [[number, number], [number, number]];
 }
@@ -44,7 +49,9 @@ export function hessianPrompts(enc: PieceEncoder, n: number, seed: number, offse
     const item = buildItem(ctx, enc, null);
     const ids = [...item.ids];
     const labels = ids.map(() => -1);
+    const spans: [number, number][] = [];
     for (const e of [0, 1]) {
+      const from = ids.length;
       const q = questionFor(ctx, e, ctx.domains[0]);
       const qIds = encodePieces(enc, pieces(q.text, enc.spacing, false), ids.length).ids;
       ids.push(...qIds);
@@ -56,13 +63,15 @@ export function hessianPrompts(enc: PieceEncoder, n: number, seed: number, offse
         ids.push(ans[j]);
         labels.push(j + 1 < ans.length - 1 ? ans[j + 1] : -1);
       }
+      spans.push([from, ids.length]);
     }
+    const perQuestion = spans.map(([a, z]) => labels.map((x, t) => (t >= a - 1 && t < z ? x : -1)));
     const at = (e: number, name: boolean) => {
       const m = item.mentions.find((x) => x.entity === e && (name ? x.domain === 'name' : x.domain !== 'name'))!;
       const p = m.pos + offsetOf(m.domain);
       return Math.min(Math.max(p, item.contextStart), item.contextEnd - 1);
     };
-    out.push({ ids, labels, pos: [[at(0, true), at(0, false)], [at(1, true), at(1, false)]] });
+    out.push({ ids, labels, perQuestion, pos: [[at(0, true), at(0, false)], [at(1, true), at(1, false)]] });
   }
   return out;
 }
@@ -70,6 +79,8 @@ export function hessianPrompts(enc: PieceEncoder, n: number, seed: number, offse
 export interface HessianOptions {
   k: number;
   estimator?: 'full' | 'randomized' | 'auto';
+  /** f: mean probability of both right answers (default, the paper's), or their mean log-probability. */
+  objective?: 'prob' | 'logprob';
   /** Extra directions for the randomized range finder. */
   oversample?: number;
   /** Finite-difference step, in units of the layer's mean activation norm. */
@@ -126,10 +137,11 @@ async function prepare(b: ProbeBackend, prompts: HessianPrompt[]): Promise<{ pre
 }
 
 /**
- * ∇ₓf and ∇ᵧf (summed over prompts) with x = ex·u added at entity 1's name and y = ey·v at its attribute
- * (u, v unit directions or null), each layer scaled by its mean norm.
+ * ∇ₓf and ∇ᵧf (averaged over prompts) with x = ex·u added at entity 1's name and y = ey·v at its attribute
+ * (u, v unit directions or null), each layer scaled by its mean norm. With 'prob', each question is its own pass:
+ * ∇p = −p·∇(Σ cross-entropy), p = exp(−Σ cross-entropy); with 'logprob' one pass covers both answers.
  */
-async function gradXY(b: ProbeBackend, prep: Prepared[], scales: { name: number[]; attr: number[] }, u: Float64Array | null, v: Float64Array | null, ex: number, ey: number): Promise<{ gx: Float64Array; gy: Float64Array }> {
+async function gradXY(b: ProbeBackend, prep: Prepared[], scales: { name: number[]; attr: number[] }, u: Float64Array | null, v: Float64Array | null, ex: number, ey: number, objective: 'prob' | 'logprob'): Promise<{ gx: Float64Array; gy: Float64Array }> {
   const d = b.d;
   const gx = new Float64Array(d);
   const gy = new Float64Array(d);
@@ -140,15 +152,20 @@ async function gradXY(b: ProbeBackend, prep: Prepared[], scales: { name: number[
       if (v) hooks.push({ name: residPre(l), op: 'add', value: Float32Array.from(v), coeff: ey * scales.attr[l], positions: [prompt.pos[1][1]] });
       hooks.push({ name: residPre(l), op: 'grad' });
     }
-    const { cache } = await b.gradients(prompt.ids, prompt.labels, hooks);
-    // f is the mean log-probability of the answers: minus the mean cross-entropy.
-    for (let l = 0; l < b.nLayers; l++) {
-      const g = cache[`${residPre(l)}.grad`];
-      const rx = row(g, prompt.pos[1][0], d);
-      const ry = row(g, prompt.pos[1][1], d);
-      for (let i = 0; i < d; i++) {
-        gx[i] -= (scales.name[l] * rx[i]) / prep.length;
-        gy[i] -= (scales.attr[l] * ry[i]) / prep.length;
+    const runs = objective === 'prob' ? prompt.perQuestion : [prompt.labels];
+    for (const labels of runs) {
+      const counted = labels.filter((x) => x >= 0).length;
+      const { loss, cache } = await b.gradients(prompt.ids, labels, hooks);
+      // loss is the mean cross-entropy over `counted` tokens; Σ CE = counted·loss.
+      const w = (objective === 'prob' ? Math.exp(-counted * loss) * counted : counted) / runs.length / prep.length;
+      for (let l = 0; l < b.nLayers; l++) {
+        const g = cache[`${residPre(l)}.grad`];
+        const rx = row(g, prompt.pos[1][0], d);
+        const ry = row(g, prompt.pos[1][1], d);
+        for (let i = 0; i < d; i++) {
+          gx[i] -= w * scales.name[l] * rx[i];
+          gy[i] -= w * scales.attr[l] * ry[i];
+        }
       }
     }
   }
@@ -163,12 +180,14 @@ export async function bindingSubspace(b: ProbeBackend, prompts: HessianPrompt[],
   const p = o.oversample ?? 5;
   const estimator = o.estimator === 'full' || o.estimator === 'randomized' ? o.estimator : 2 * d <= 4 * (k + p) ? 'full' : 'randomized';
   const { prepared, scales } = await prepare(b, prompts);
+  const objective = o.objective ?? 'prob';
+  const perEval = prompts.length * (objective === 'prob' ? 2 : 1);
   let passes = 0;
-  const total = (estimator === 'full' ? 2 * d : 4 * Math.min(d, k + p)) * prompts.length;
+  const total = (estimator === 'full' ? 2 * d : 4 * Math.min(d, k + p)) * perEval;
   const step = async (u: Float64Array | null, v: Float64Array | null, sx: number, sy: number) => {
     if (o.signal?.aborted) throw new Error('binding subspace: cancelled');
-    const r = await gradXY(b, prepared, scales, u, v, sx, sy);
-    passes += prompts.length;
+    const r = await gradXY(b, prepared, scales, u, v, sx, sy, objective);
+    passes += perEval;
     o.onProgress?.('binding subspace (gradient passes)', passes, total);
     return r;
   };
@@ -214,7 +233,7 @@ export async function bindingSubspace(b: ProbeBackend, prompts: HessianPrompt[],
     });
     S = r.S;
   }
-  return toForm('hessian', d, Math.min(k, U.length), U, S, { estimator, passes, spectrum: S });
+  return toForm('hessian', d, Math.min(k, U.length), U, S, { estimator, objective, passes, spectrum: S });
 }
 
 export function toForm(kind: BindingForm['kind'], d: number, k: number, U: Columns, S: number[], extra: Partial<BindingForm> = {}): BindingForm {

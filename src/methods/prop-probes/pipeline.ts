@@ -23,6 +23,7 @@ export interface FitOptions {
   localizeSamples?: number;
   hessianPrompts?: number;
   estimator?: 'full' | 'randomized' | 'auto';
+  objective?: 'prob' | 'logprob';
   eps?: number;
   seed?: number;
   onProgress?: Progress;
@@ -65,7 +66,7 @@ export async function fitPropProbes(b: ProbeBackend, enc: PieceEncoder, model: s
   const offsetOf = (dom: string) => probes.find((p) => p.domain === dom)?.offset ?? 0;
   const prompts = hessianPrompts(enc, o.hessianPrompts ?? 4, seed, offsetOf);
   const form = await bindingSubspace(b, prompts, {
-    k: o.k ?? 50, estimator: o.estimator, eps: o.eps, seed, onProgress: o.onProgress, signal: o.signal,
+    k: o.k ?? 50, estimator: o.estimator, objective: o.objective, eps: o.eps, seed, onProgress: o.onProgress, signal: o.signal,
   });
   const t2 = Date.now();
   const random = toForm('random', b.d, form.k, randomBasis(b.d, form.k, mixSeed(seed, 'random-subspace')), Array(form.k).fill(1));
