@@ -1,6 +1,8 @@
 // `latentlab probes --model DIR --set synth|paraphrase|injected --n N --seed S --json`: propositional probes
 // (src/methods/prop-probes). Fits the domain probes and the Hessian binding subspace first, or reuses --fit FILE
 // when it exists (written there after fitting); prints EM / Jaccard for probes, prompting and a random subspace.
+// Fit flags: --probe-layer, --binding-layer, --rank (50), --train-contexts (80), --localize-samples (6),
+// --hessian-prompts (4), --estimator auto|full|randomized, --objective prob|logprob, --template auto|toy|english.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Loaded } from './engine-commands';
 import { type Args, num, str } from './args';
@@ -40,10 +42,12 @@ export async function probesCommand(l: Loaded, args: Args): Promise<object> {
     const opt = (name: string) => (args[name] === undefined ? undefined : int(args, name, 0));
     const est = str(args, 'estimator', 'auto');
     if (!['auto', 'full', 'randomized'].includes(est)) throw new Error(`--estimator must be auto|full|randomized, got ${est}`);
+    const objective = str(args, 'objective', 'prob');
+    if (!['prob', 'logprob'].includes(objective)) throw new Error(`--objective must be prob|logprob, got ${objective}`);
     fit = await fitPropProbes(b, enc, l.model.label, {
       probeLayer: opt('probe-layer'), bindingLayer: opt('binding-layer'), k: opt('rank'),
       trainContexts: opt('train-contexts'), localizeSamples: opt('localize-samples'), hessianPrompts: opt('hessian-prompts'),
-      estimator: est as 'auto' | 'full' | 'randomized', seed, onProgress,
+      estimator: est as 'auto' | 'full' | 'randomized', objective: objective as 'prob' | 'logprob', seed, onProgress,
     });
     if (fitFile) writeFileSync(fitFile, JSON.stringify(fitToJson(fit)));
   }
@@ -54,7 +58,7 @@ export async function probesCommand(l: Loaded, args: Args): Promise<object> {
     prompting_jaccard: r.prompting_jaccard, random_subspace_jaccard: r.random_subspace_jaccard,
     domain_accuracy: r.domain_accuracy,
     set, probe_layer: fit.probeLayer, binding_layer: fit.bindingLayer, rank: fit.form.k, estimator: fit.form.estimator,
-    gradient_passes: fit.form.passes, offsets: Object.fromEntries(fit.probes.map((p) => [p.domain, p.offset])),
+    gradient_passes: fit.form.passes, objective: fit.form.objective ?? 'logprob', fit_seconds: fit.seconds, offsets: Object.fromEntries(fit.probes.map((p) => [p.domain, p.offset])),
   };
 }
 
