@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { nodeGpu } from '../src/gpu/node';
 import { Model } from '../src/engine/model';
 import { folderFiles } from '../src/engine/files-node';
-import { argmax } from '../src/engine/sampler';
+import { argmax } from './reference/sampling';
 import { writeTinyModel, type TinyKind } from './fixtures/tiny-models';
 import { loadRefModel, referenceForward, referenceGreedy } from './reference/reference';
 import { expectClose } from './helpers/close';

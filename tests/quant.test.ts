@@ -13,7 +13,7 @@ import { uploadMatrix } from '../src/engine/packed-weights';
 import { gaussian, writeTinyModel, type TinyKind } from './fixtures/tiny-models';
 import { expectClose } from './helpers/close';
 import { loadRefModel, referenceForward, referenceGreedy } from './reference/reference';
-import { argmax } from '../src/engine/sampler';
+import { argmax } from './reference/sampling';
 import { fileURLToPath } from 'node:url';
 
 const STORIES = fileURLToPath(new URL('../../shared/models/stories260K', import.meta.url));

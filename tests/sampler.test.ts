@@ -1,40 +1,82 @@
+// The GPU sampler (sampling.wgsl) against the CPU reference: greedy is argmax with the lowest index on
+// ties; temperature / top-k / top-p keep exactly the reference's set, at the reference's frequencies.
 import { describe, expect, test } from 'vitest';
-import { argmax, sample, seededRandom } from '../src/engine/sampler';
+import { nodeGpu } from '../src/gpu/node';
+import { Pass } from '../src/gpu/runtime';
+import { runtimeFor } from '../src/engine/model';
+import { logSoftmax, sampleToken } from '../src/engine/ops';
+import { checkSampling, seededRandom } from '../src/engine/sampler';
+import { argmax, samplingDistribution } from './reference/sampling';
 
-const row = [0.1, 2.0, -1.0, 1.5, 2.0, 0.3, -3.0, 1.0];
+const rng = seededRandom(17);
+// A vocabulary row with a clear head, a tie at the top, and a long tail (V not a multiple of the workgroup).
+const V = 1000;
+const row = Array.from({ length: V }, (_, i) => (i === 5 || i === 700 ? 4 : 3 * Math.sin(i * 0.37) + rng()));
 
-describe('sampler', () => {
-  test('greedy takes the lowest index among equal maxima', () => {
-    expect(argmax(row)).toBe(1);
-    expect(sample(row, { temperature: 0 }, seededRandom(1))).toBe(1);
+async function draw(n: number, o: { temperature: number; topK?: number; topP?: number }, seed = 1): Promise<number[]> {
+  const rt = runtimeFor(await nodeGpu());
+  const logits = rt.createStatic(Float32Array.from(row));
+  const r = seededRandom(seed);
+  const pass = new Pass(rt);
+  const reads: Promise<Float32Array>[] = [];
+  for (let i = 0; i < n; i++) {
+    const out = pass.scratchBuffer(16);
+    sampleToken(pass, logits, out, V, { greedy: o.temperature === 0, temperature: o.temperature, topK: o.topK ?? 0, topP: o.topP ?? 1, u: r() });
+    reads.push(pass.read(out, 4));
+  }
+  await pass.submit();
+  logits.destroy();
+  return (await Promise.all(reads)).map((f) => new Uint32Array(f.buffer)[0]);
+}
+
+function expectFrequencies(ids: number[], want: Float64Array): void {
+  const counts = new Float64Array(V);
+  for (const id of ids) counts[id]++;
+  for (let i = 0; i < V; i++) {
+    if (want[i] === 0) expect(counts[i], `token ${i} is outside the kept set`).toBe(0);
+    else expect(Math.abs(counts[i] / ids.length - want[i]), `token ${i}`).toBeLessThan(4.5 * Math.sqrt(want[i] / ids.length) + 2e-3);
+  }
+}
+
+describe('GPU sampler', () => {
+  test('greedy takes the lowest index among equal maxima', async () => {
+    expect(argmax(row)).toBe(5);
+    expect(await draw(3, { temperature: 0 })).toEqual([5, 5, 5]);
   });
 
-  test('top-k keeps only the k most likely tokens', () => {
-    const r = seededRandom(3);
-    const seen = new Set<number>();
-    for (let i = 0; i < 500; i++) seen.add(sample(row, { temperature: 2, topK: 3 }, r));
-    expect([...seen].sort()).toEqual([1, 3, 4]);
+  test('temperature sampling follows the softmax', async () => {
+    expectFrequencies(await draw(800, { temperature: 1.5 }), samplingDistribution(row, 1.5));
   });
 
-  test('top-p keeps the smallest set reaching p', () => {
-    // probabilities at T=1: ids 1 and 4 hold ~0.26 each, id 3 ~0.16: p = 0.5 keeps only {1, 4}
-    const r = seededRandom(4);
-    const seen = new Set<number>();
-    for (let i = 0; i < 500; i++) seen.add(sample(row, { temperature: 1, topP: 0.5 }, r));
-    expect([...seen].sort()).toEqual([1, 4]);
+  test('top-k keeps exactly the k most likely tokens', async () => {
+    expectFrequencies(await draw(500, { temperature: 1, topK: 12 }), samplingDistribution(row, 1, 12));
   });
 
-  test('frequencies follow the softmax', () => {
-    const r = seededRandom(5);
-    const counts = new Array(row.length).fill(0);
-    const n = 20000;
-    for (let i = 0; i < n; i++) counts[sample(row, { temperature: 1 }, r)]++;
-    const z = row.reduce((a, x) => a + Math.exp(x), 0);
-    row.forEach((x, i) => expect(Math.abs(counts[i] / n - Math.exp(x) / z)).toBeLessThan(0.015));
+  test('top-p keeps the smallest set reaching p, also inside top-k', async () => {
+    expectFrequencies(await draw(500, { temperature: 0.7, topP: 0.6 }), samplingDistribution(row, 0.7, 0, 0.6));
+    expectFrequencies(await draw(500, { temperature: 1, topK: 30, topP: 0.8 }), samplingDistribution(row, 1, 30, 0.8));
   });
 
-  test('bad options are refused', () => {
-    expect(() => sample(row, { temperature: -1 }, seededRandom(1))).toThrow(/temperature must be ≥ 0/);
-    expect(() => sample(row, { temperature: 1, topP: 0 }, seededRandom(1))).toThrow(/top_p must be in/);
+  test('log-softmax rows match the reference', async () => {
+    const rt = runtimeFor(await nodeGpu());
+    const logits = rt.createStatic(Float32Array.from([...row, ...row.map((x) => -x)]));
+    const pass = new Pass(rt);
+    const out = pass.scratchBuffer(2 * V * 4);
+    logSoftmax(pass, logits, out, 2, V);
+    const got = pass.read(out, 2 * V * 4);
+    await pass.submit();
+    const g = await got;
+    for (const [r, src] of [row, row.map((x) => -x)].entries()) {
+      const m = Math.max(...src);
+      const lz = m + Math.log(src.reduce((a, x) => a + Math.exp(x - m), 0));
+      src.forEach((x, i) => expect(Math.abs(g[r * V + i] - (x - lz))).toBeLessThan(1e-5));
+    }
+    logits.destroy();
+  });
+
+  test('bad settings are refused', () => {
+    expect(() => checkSampling({ temperature: -1 })).toThrow(/temperature must be ≥ 0/);
+    expect(() => checkSampling({ temperature: 1, topP: 0 })).toThrow(/top_p must be in/);
+    expect(() => checkSampling({ topK: 1.5 })).toThrow(/top_k must be a non-negative integer/);
   });
 });

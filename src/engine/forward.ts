@@ -17,6 +17,7 @@ import { moduleSlices, type LoraAdapter } from './lora';
 import type { RopeTable } from './rope';
 import type { Tape } from './tape';
 import type { Weights } from './weights';
+import { checkSampling, type SamplingOptions } from './sampler';
 
 export interface ForwardOptions {
   hooks?: HookSpec[];
@@ -58,6 +59,21 @@ export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions
   await pass.submit();
   if (opts.cache) opts.cache.length += ids.length;
   return { logits: logits ? await logits : null, cache: await hooks.results(), dispatches };
+}
+
+/** Forward, then choose the next token on the GPU (only its id is read back). `u` is a uniform draw in [0, 1). */
+export async function forwardNext(m: ModelParts, ids: number[], opts: ForwardOptions, s: SamplingOptions, u: number): Promise<number> {
+  checkSampling(s);
+  const pass = new Pass(m.rt);
+  const hooks = new HookSession(m.cfg, opts.hooks ?? [], pass, ids.length, opts.cache?.length ?? 0, null);
+  const logits = record(m, pass, hooks, ids, { ...opts, logits: 'last' }, null)!;
+  const id = pass.scratchBuffer(16);
+  const temperature = s.temperature ?? 0;
+  op.sampleToken(pass, logits.buf, id, m.cfg.vocab, { greedy: temperature === 0, temperature, topK: s.topK ?? 0, topP: s.topP ?? 1, u });
+  const read = pass.read(id, 4);
+  await pass.submit();
+  if (opts.cache) opts.cache.length += ids.length;
+  return new Uint32Array((await read).buffer)[0];
 }
 
 /** Record the forward into `pass`; returns the logits buffer ([rows, vocab]) unless logits are 'none'. */

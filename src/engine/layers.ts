@@ -7,6 +7,7 @@ import * as gop from './grad-ops';
 import type { ModelConfig } from './config';
 import type { LoraAdapter, ModuleSlice } from './lora';
 import type { Tape } from './tape';
+import { packedWeightOf } from './packed-weights';
 import type { Linear as LinearWeights, NormAffine } from './weights';
 
 export interface LinearCall {
@@ -40,6 +41,10 @@ export class Layers {
 
   linear(c: LinearCall, layer: number): void {
     const { pass } = this;
+    if (this.tape && layer >= this.tape.fromLayer && packedWeightOf(c.w.w)) {
+      const pw = packedWeightOf(c.w.w)!;
+      throw new Error(`gradients need plain f32 weights, but this model's ${c.modules[0]?.name ?? 'weights'} are ${pw.parts.length > 1 ? 'split by rows' : pw.dtype}: load it with dtype f32`);
+    }
     const K = c.w.in;
     const N = c.w.out;
     const loras = c.modules.flatMap((s) => {

@@ -5,12 +5,12 @@ import type { Gpu } from '../gpu/device';
 import { Runtime } from '../gpu/runtime';
 import { parseConfig, type ModelConfig } from './config';
 import type { ModelFiles } from './files';
-import { checkIds, forward, type ForwardOptions, type ForwardResult, type ModelParts } from './forward';
+import { checkIds, forward, forwardNext, type ForwardOptions, type ForwardResult, type ModelParts } from './forward';
 import type { HookSpec } from './hooks';
 import { KVCache } from './kv-cache';
 import type { LoraAdapter } from './lora';
 import { RopeTable } from './rope';
-import { sample, seededRandom, type SamplingOptions } from './sampler';
+import { seededRandom, type SamplingOptions } from './sampler';
 import { Checkpoint, loadWeights, type TensorSource, type Weights } from './weights';
 import { chooseDtype, type MemoryPlan } from './memory-plan';
 import type { WeightDtype } from './quant';
@@ -113,13 +113,13 @@ export class Model {
     const random = seededRandom(opts.seed ?? 0);
     const cache = this.newCache(ids.length + n);
     try {
-      let step = await this.forward(ids, { cache, logits: 'last', hooks: opts.hooks, lora: opts.lora });
+      const step = { cache, hooks: opts.hooks, lora: opts.lora };
+      let id = await forwardNext(this.parts, ids, step, opts, random());
       for (;;) {
-        const id = sample(step.logits!, opts, random);
         out.push(id);
         onToken?.(id);
         if (stop.has(id) || out.length >= n) break;
-        step = await this.forward([id], { cache, logits: 'last', hooks: opts.hooks, lora: opts.lora });
+        id = await forwardNext(this.parts, [id], step, opts, random());
       }
     } finally {
       cache.release();

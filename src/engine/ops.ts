@@ -158,3 +158,18 @@ export function attention(pass: Pass, a: AttentionArgs, step: AttentionStep = 'm
     entry === 'rows' ? [Math.ceil((a.T * a.nHeads) / 64)] : [a.T, a.nHeads],
   );
 }
+
+/** The next token from one row of logits, on the GPU: out[0] holds the id's bits. */
+export function sampleToken(pass: Pass, logits: GPUBuffer, out: GPUBuffer, V: number, o: { greedy: boolean; temperature: number; topK: number; topP: number; u: number }): void {
+  pass.dispatch(
+    pipe(pass, 'sampling', 'sample'),
+    uniforms(V, 1, o.topK, o.greedy ? 1 : 0, f32(o.temperature), f32(o.topP), f32(o.u)),
+    [logits, out],
+    [1],
+  );
+}
+
+/** Row-wise log-softmax of [rows, V] logits. */
+export function logSoftmax(pass: Pass, logits: GPUBuffer, out: GPUBuffer, rows: number, V: number): void {
+  pass.dispatch(pipe(pass, 'sampling', 'logsoftmax'), uniforms(V, rows, 0, 0, f32(1), f32(1), f32(0)), [logits, out], [rows]);
+}

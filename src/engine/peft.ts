@@ -9,6 +9,7 @@ import { matmulStrided } from './grad-ops';
 import { LoraAdapter, allModules, moduleSlices, type LinearSite } from './lora';
 import { parseSafetensors, tensorToFloat32, writeSafetensors } from './safetensors';
 import type { Weights } from './weights';
+import { packedWeightOf } from './packed-weights';
 
 const PREFIX = 'base_model.model.';
 
@@ -90,6 +91,7 @@ export async function mergeLora(rt: Runtime, cfg: ModelConfig, w: Weights, lora:
       for (const s of moduleSlices(cfg, site, i)) {
         const m = lora.modules.get(s.name);
         if (!m) continue;
+        if (packedWeightOf(weight)) throw new Error(`cannot merge into ${s.name}: its weights are quantized or split (load the model with dtype f32)`);
         if (site === 'lm_head' && cfg.tiedEmbeddings) throw new Error('cannot merge an lm_head adapter into tied embeddings (it would change the input embeddings too)');
         matmulStrided(pass, s.width, s.inDim, m.rank, { buf: m.B, rows: m.rank, cols: 1 }, { buf: m.A, rows: s.inDim, cols: 1 }, { buf: weight, offset: s.offset * s.inDim, rows: s.inDim, cols: 1 }, m.scale, 1);
       }

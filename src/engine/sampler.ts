@@ -1,4 +1,4 @@
-// Next-token choice from one row of logits: greedy, or temperature / top-k / top-p with a seeded generator.
+// Sampling settings and the seeded generator behind them (the choice itself runs on the GPU: sampling.wgsl).
 
 export interface SamplingOptions {
   /** 0 = greedy. */
@@ -21,37 +21,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Index of the largest logit; the lowest index wins ties. */
-export function argmax(row: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
-}
-
-export function sample(row: ArrayLike<number>, o: SamplingOptions, random: () => number): number {
+export function checkSampling(o: SamplingOptions): void {
   const temperature = o.temperature ?? 0;
-  if (temperature < 0) throw new Error(`temperature must be ≥ 0, got ${temperature}`);
-  if (temperature === 0) return argmax(row);
+  if (!(temperature >= 0)) throw new Error(`temperature must be ≥ 0, got ${temperature}`);
   const topP = o.topP ?? 1;
   if (!(topP > 0 && topP <= 1)) throw new Error(`top_p must be in (0, 1], got ${topP}`);
-  const order = Array.from({ length: row.length }, (_, i) => i).sort((a, b) => row[b] - row[a] || a - b);
-  const k = o.topK && o.topK > 0 ? Math.min(o.topK, order.length) : order.length;
-  const kept = order.slice(0, k);
-  const m = row[kept[0]];
-  const w = kept.map((i) => Math.exp((row[i] - m) / temperature));
-  const total = w.reduce((a, b) => a + b, 0);
-  let n = 0;
-  let cum = 0;
-  while (n < kept.length) {
-    cum += w[n] / total;
-    n++;
-    if (cum >= topP) break;
-  }
-  const mass = w.slice(0, n).reduce((a, b) => a + b, 0);
-  let u = random() * mass;
-  for (let i = 0; i < n; i++) {
-    u -= w[i];
-    if (u < 0) return kept[i];
-  }
-  return kept[n - 1];
+  const topK = o.topK ?? 0;
+  if (!Number.isInteger(topK) || topK < 0) throw new Error(`top_k must be a non-negative integer, got ${topK}`);
 }

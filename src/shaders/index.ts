@@ -14,9 +14,10 @@ import activationBackward from './activation-backward.wgsl?raw';
 import attentionBackward from './attention-backward.wgsl?raw';
 import crossEntropy from './cross-entropy.wgsl?raw';
 import optimizer from './optimizer.wgsl?raw';
+import sampling from './sampling.wgsl?raw';
 
 export const shaders = {
   matmul, norm, activation, embedding, add, hookEdit, kvCache, attention, matmulQuant,
-  matmulStrided, normBackward, activationBackward, attentionBackward, crossEntropy, optimizer,
+  matmulStrided, normBackward, activationBackward, attentionBackward, crossEntropy, optimizer, sampling,
 } as const;
 export type ShaderName = keyof typeof shaders;
