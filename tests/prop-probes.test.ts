@@ -2,16 +2,16 @@
 // estimator on a backend with a known mixed second derivative, the pipeline and CLI end to end on a tiny random Qwen2
 // model, and (when present) a shipped toy model, printing its table.
 import { afterAll, describe, expect, test } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeGpu } from '../src/gpu/node';
 import { Model } from '../src/engine/model';
 import { Tokenizer } from '../src/engine/tokenizer';
 import { folderFiles } from '../src/engine/files-node';
-import { writeSafetensors } from '../src/engine/safetensors';
-import { buildVocab, tokenizerConfig, tokenizerJson, WordTokenizer } from '../src/toyworld/index';
-import { gaussian, makeTinyModel } from './fixtures/tiny-models';
+import { buildVocab, WordTokenizer } from '../src/toyworld/index';
+import { gaussian } from './fixtures/tiny-models';
+import { writeToyVocabModel } from './fixtures/toy-vocab-model';
 import { dot, gaussianColumns, norm, orthonormalize, randomBasis, svd, type Columns } from '../src/methods/prop-probes/linalg';
 import { applyProbe, fitCentroids, tuneThreshold, type DomainProbe } from '../src/methods/prop-probes/domain-probes';
 import { affinities, compose, softmax } from '../src/methods/prop-probes/composition';
@@ -257,26 +257,11 @@ describe('binding subspace estimator', () => {
 // ---- end to end on the engine --------------------------------------------------------------------------------------
 
 const root = join(tmpdir(), `latentlab-prop-probes-${process.pid}`);
+mkdirSync(root, { recursive: true });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** A tiny random Qwen2 (the Hub architecture) with the toy world's vocabulary and tokenizer. */
-function tinyQwenWithTokenizer(): string {
-  const vocab = buildVocab();
-  const m = makeTinyModel('qwen2', 7);
-  const D = (m.configJson.hidden_size as number);
-  const g = gaussian(99);
-  for (const name of ['model.embed_tokens.weight', 'lm_head.weight']) {
-    if (!m.tensors[name]) continue;
-    m.tensors[name] = { dtype: 'F32', shape: [vocab.length, D], data: Float32Array.from({ length: vocab.length * D }, () => 0.5 * g()) };
-  }
-  const dir = join(root, 'tiny-qwen2-toyvocab');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...m.configJson, vocab_size: vocab.length, bos_token_id: vocab.indexOf('<bos>') }));
-  writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(m.tensors, { format: 'pt' }));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson(vocab)));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig()));
-  return dir;
-}
+const tinyQwenWithTokenizer = () => writeToyVocabModel(root);
 
 async function load(dir: string) {
   const files = folderFiles(dir);
