@@ -21,6 +21,11 @@ import type {
   LoadedModel,
   LoadModelOptions,
   ModelSource,
+  LogitLensResult,
+  PatchingOptions,
+  PatchingProgress,
+  PatchingResult,
+  SteeringVectorOptions,
   StreamedToken,
   Tokenized,
   TokenizeOptions,
@@ -29,6 +34,7 @@ import type {
 import { blobFiles } from './blob-files';
 import { Lock } from './lock';
 import { topK } from './topk';
+import { logitLens, patchingSweep, steeringVector, type Forward } from './analyses';
 
 interface Entry {
   info: LoadedModel;
@@ -179,6 +185,25 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
       return { ids: newIds, text, ms: performance.now() - t0 };
     },
 
+    async logitLens(modelId: string, ids: number[], opts: { k?: number } = {}): Promise<LogitLensResult> {
+      const e = entry(modelId);
+      checkIds(ids, e.info);
+      return logitLens(e.info.config, lockedForward(e), ids, opts.k ?? 5, (p, id) => pieceAfter(e.tokenizer, ids.slice(0, p + 1), id));
+    },
+
+    async patching(modelId: string, opts: PatchingOptions, onProgress?: (p: PatchingProgress) => unknown): Promise<PatchingResult> {
+      const e = entry(modelId);
+      checkIds(opts.clean, e.info);
+      checkIds(opts.corrupt, e.info);
+      return patchingSweep(e.info.config, lockedForward(e), opts, onProgress);
+    },
+
+    async steeringVector(modelId: string, opts: SteeringVectorOptions): Promise<Float32Array> {
+      const e = entry(modelId);
+      for (const ids of [...opts.positive, ...opts.negative]) checkIds(ids, e.info);
+      return steeringVector(e.info.config, lockedForward(e), opts);
+    },
+
     async dispose(modelId: string): Promise<void> {
       const e = entry(modelId);
       models.delete(modelId);
@@ -186,6 +211,9 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
     },
   };
 }
+
+/** One hooked forward under the model's lock (a sweep takes it per forward, so generation can interleave). */
+const lockedForward = (e: Entry): Forward => (ids, opts) => e.lock.run(() => e.model.forward(ids, opts));
 
 function checkIds(ids: number[], info: LoadedModel): void {
   if (!Array.isArray(ids) || ids.length === 0) throw new Error('need at least one token id');
