@@ -25,6 +25,11 @@ export interface ForwardOptions {
   logits?: 'all' | 'last' | 'none';
   /** Attend over and append to this cache (generation). */
   cache?: KVCache;
+  /**
+   * Rotary / learned position id of each new token (default: its index, counting cached tokens). Lets a
+   * method place tokens at the positions they had in another context (LatentQA's patched activations).
+   */
+  positions?: number[];
   lora?: LoraAdapter | null;
 }
 
@@ -54,10 +59,10 @@ export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions
   const pass = new Pass(m.rt);
   const hooks = new HookSession(m.cfg, opts.hooks ?? [], pass, ids.length, opts.cache?.length ?? 0, null);
   const out = record(m, pass, hooks, ids, opts, null);
-  const logits = out ? pass.read(out.buf, out.rows * m.cfg.vocab * 4) : null;
+  const logits = out.logits ? pass.read(out.logits.buf, out.logits.rows * m.cfg.vocab * 4) : null;
   const dispatches = pass.dispatches;
   await pass.submit();
-  if (opts.cache) opts.cache.length += ids.length;
+  opts.cache?.commit(out.positions);
   return { logits: logits ? await logits : null, cache: await hooks.results(), dispatches };
 }
 
@@ -66,26 +71,39 @@ export async function forwardNext(m: ModelParts, ids: number[], opts: ForwardOpt
   checkSampling(s);
   const pass = new Pass(m.rt);
   const hooks = new HookSession(m.cfg, opts.hooks ?? [], pass, ids.length, opts.cache?.length ?? 0, null);
-  const logits = record(m, pass, hooks, ids, { ...opts, logits: 'last' }, null)!;
+  const out = record(m, pass, hooks, ids, { ...opts, logits: 'last' }, null);
   const id = pass.scratchBuffer(16);
   const temperature = s.temperature ?? 0;
-  op.sampleToken(pass, logits.buf, id, m.cfg.vocab, { greedy: temperature === 0, temperature, topK: s.topK ?? 0, topP: s.topP ?? 1, u });
+  op.sampleToken(pass, out.logits!.buf, id, m.cfg.vocab, { greedy: temperature === 0, temperature, topK: s.topK ?? 0, topP: s.topP ?? 1, u });
   const read = pass.read(id, 4);
   await pass.submit();
-  if (opts.cache) opts.cache.length += ids.length;
+  opts.cache?.commit(out.positions);
   return new Uint32Array((await read).buffer)[0];
 }
 
-/** Record the forward into `pass`; returns the logits buffer ([rows, vocab]) unless logits are 'none'. */
-export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: number[], opts: ForwardOptions, tape: Tape | null): { buf: GPUBuffer; rows: number } | null {
+export interface Recorded {
+  /** The logits buffer ([rows, vocab]), unless logits are 'none'. */
+  logits: { buf: GPUBuffer; rows: number } | null;
+  /** Position ids of the new tokens (for the KV cache, once the pass has run). */
+  positions: number[];
+}
+
+/** Record the forward into `pass`. */
+export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: number[], opts: ForwardOptions, tape: Tape | null): Recorded {
   const { rt, cfg, w } = m;
   checkIds(cfg, ids);
   const kv = opts.cache;
   const T = ids.length;
   const past = kv?.length ?? 0;
   if (kv && past + T > kv.capacity) throw new Error(`KV cache holds ${kv.capacity} positions; ${past + T} needed`);
-  if (cfg.arch === 'gpt2' && past + T > cfg.maxPositions) throw new Error(`GPT-2 has ${cfg.maxPositions} positions; ${past + T} requested`);
-  const rope = m.rope?.covering(past + T) ?? null;
+  const positions = opts.positions ?? Array.from({ length: T }, (_, t) => past + t);
+  if (positions.length !== T || positions.some((p) => !Number.isInteger(p) || p < 0)) {
+    throw new Error(`positions must be ${T} non-negative integers (one per token), got ${JSON.stringify(opts.positions)}`);
+  }
+  const maxPos = Math.max(...positions) + 1;
+  if (cfg.arch === 'gpt2' && maxPos > cfg.maxPositions) throw new Error(`GPT-2 has ${cfg.maxPositions} positions; position ${maxPos - 1} requested`);
+  const keyPositions = [...(kv?.positions ?? []), ...positions];
+  const rope = m.rope?.covering(Math.max(maxPos, ...keyPositions.map((p) => p + 1))) ?? null;
   const L = new Layers(pass, cfg, tape, opts.lora ?? null);
 
   const buf = (floats: number) => pass.scratchBuffer(floats * 4);
@@ -103,6 +121,7 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
   const kvDim = cfg.nKvHeads * dh;
   const qkvDim = qDim + 2 * kvDim;
   const upDim = cfg.gatedMlp ? 2 * I : I;
+  const posIds = upload(Uint32Array.from(keyPositions));
 
   // Embeddings (their tables are not trained: gradients stop at hook_embed / hook_pos_embed).
   const embed = buf(T * D);
@@ -111,7 +130,7 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
   let resid = embed;
   if (w.posEmbed) {
     const pos = buf(T * D);
-    op.gather(pass, upload(Uint32Array.from({ length: T }, (_, t) => past + t)), w.posEmbed, pos, T, D, cfg.maxPositions);
+    op.gather(pass, upload(Uint32Array.from(positions)), w.posEmbed, pos, T, D, cfg.maxPositions);
     hooks.at('hook_pos_embed', rows(pos, D));
     resid = buf(T * D);
     L.add(embed, pos, resid, T * D, -1);
@@ -141,7 +160,7 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
     const z = buf(T * qDim);
     const att: op.AttentionArgs = {
       T, past, nHeads: H, nKvHeads: cfg.nKvHeads, headDim: dh,
-      q: { buf: qkv, stride: qkvDim, offset: 0 }, k, v, rope, Z: z,
+      q: { buf: qkv, stride: qkvDim, offset: 0 }, k, v, rope, posIds, Z: z,
     };
     const scoresName = h('attn.hook_attn_scores');
     const patternName = h('attn.hook_pattern');
@@ -201,11 +220,11 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
   hooks.at('ln_final.hook_normalized', rows(lnf, D));
 
   const mode = hooks.has('logits') || tape ? 'all' : (opts.logits ?? 'all');
-  if (mode === 'none') return null;
+  if (mode === 'none') return { logits: null, positions };
   const M = mode === 'all' ? T : 1;
   const logits = buf(M * cfg.vocab);
   const lmHead = { w: w.lmHead, b: null, out: cfg.vocab, in: D };
   L.linear({ A: lnf, aRow0: T - M, M, w: lmHead, affine: w.lnFinal, C: logits, modules: moduleSlices(cfg, 'lm_head') }, cfg.nLayers);
   if (mode === 'all') hooks.at('logits', rows(logits, cfg.vocab));
-  return { buf: logits, rows: M };
+  return { logits: { buf: logits, rows: M }, positions };
 }

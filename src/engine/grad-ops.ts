@@ -75,6 +75,7 @@ export interface AttentionBackwardArgs {
   kOffset: number;
   vOffset: number;
   rope: GPUBuffer | null;
+  posIds: GPUBuffer;
   dZ: GPUBuffer;
   /** Written: the q, k and v columns of the fused gradient. */
   dQKV: GPUBuffer;
@@ -85,7 +86,7 @@ export function attentionBackward(pass: Pass, a: AttentionBackwardArgs): void {
   const P = pass.scratchBuffer(a.nHeads * a.T * a.T * 4);
   const dS = pass.scratchBuffer(a.nHeads * a.T * a.T * 4);
   const u = uniforms(a.T, a.nHeads, a.nHeads / a.nKvHeads, a.headDim, a.stride, a.kOffset, a.vOffset, f32(1 / Math.sqrt(a.headDim)));
-  const bind = [a.qkv, a.rope ?? pass.rt.unused(2), a.dZ, P, dS, a.dQKV];
+  const bind = [a.qkv, a.rope ?? pass.rt.unused(2), a.dZ, P, dS, a.dQKV, a.posIds];
   const c = { ROPE: a.rope ? 1 : 0 };
   pass.dispatch(pipe(pass, 'attentionBackward', 'query_rows', c), u, bind, [Math.ceil((a.T * a.nHeads) / 64)]);
   pass.dispatch(pipe(pass, 'attentionBackward', 'key_rows', c), u, bind, [Math.ceil((a.T * a.nKvHeads) / 64)]);

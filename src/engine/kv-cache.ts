@@ -6,8 +6,10 @@ import type { ModelConfig } from './config';
 export class KVCache {
   readonly k: GPUBuffer[] = [];
   readonly v: GPUBuffer[] = [];
-  /** Positions already cached. */
+  /** Tokens already cached. */
   length = 0;
+  /** The rotary position id of each cached token (its index, unless a forward gave explicit positions). */
+  readonly positions: number[] = [];
 
   constructor(private rt: Runtime, cfg: ModelConfig, readonly capacity: number) {
     const bytes = capacity * cfg.nKvHeads * cfg.headDim * 4;
@@ -15,6 +17,12 @@ export class KVCache {
       this.k.push(rt.take(bytes));
       this.v.push(rt.take(bytes));
     }
+  }
+
+  /** Record tokens appended by a completed forward. */
+  commit(positions: number[]): void {
+    this.positions.push(...positions);
+    this.length = this.positions.length;
   }
 
   release(): void {

@@ -131,7 +131,7 @@ export class Layers {
       gop.attentionBackward(this.pass, {
         T: a.T, nHeads: a.nHeads, nKvHeads: a.nKvHeads, headDim: a.headDim,
         qkv: a.q.buf, stride: qkvDim, kOffset: a.k.offset, vOffset: a.v.offset,
-        rope: a.rope, dZ: tape.grad(a.Z), dQKV: tape.grad(a.q.buf),
+        rope: a.rope, posIds: a.posIds, dZ: tape.grad(a.Z), dQKV: tape.grad(a.q.buf),
       });
     });
   }

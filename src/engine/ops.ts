@@ -130,6 +130,8 @@ export interface AttentionArgs {
   v: { buf: GPUBuffer; stride: number; offset: number };
   /** cos/sin table, or null for no rotary (GPT-2). */
   rope: GPUBuffer | null;
+  /** [past + T] u32 position id of every key (rotary angle); causality stays by index. */
+  posIds: GPUBuffer;
   Z: GPUBuffer;
   /** Scores and pattern outputs [nHeads, T, past+T], when hooks want them. */
   maps?: { S: GPUBuffer; P: GPUBuffer };
@@ -154,7 +156,7 @@ export function attention(pass: Pass, a: AttentionArgs, step: AttentionStep = 'm
       a.q.stride, a.q.offset, a.k.stride, a.k.offset, a.v.stride, a.v.offset,
       f32(1 / Math.sqrt(a.headDim)), NEG_INF_BITS,
     ),
-    [a.q.buf, a.k.buf, a.v.buf, a.rope ?? u(4), a.Z, a.maps?.S ?? u(6), a.maps?.P ?? u(7)],
+    [a.q.buf, a.k.buf, a.v.buf, a.rope ?? u(4), a.Z, a.maps?.S ?? u(6), a.maps?.P ?? u(7), a.posIds],
     entry === 'rows' ? [Math.ceil((a.T * a.nHeads) / 64)] : [a.T, a.nHeads],
   );
 }

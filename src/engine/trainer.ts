@@ -14,6 +14,10 @@ export interface Example {
   ids: number[];
   /** Target id per position, -1 where no loss is taken. */
   labels: number[];
+  /** Edits applied during this example's forward (e.g. activations patched into placeholder tokens). */
+  hooks?: HookSpec[];
+  /** Position ids of the tokens (default 0..T-1). */
+  positions?: number[];
 }
 
 /** Next-token labels for `ids`, counting only predictions of tokens at positions ≥ `from`. */
@@ -106,9 +110,9 @@ export class Trainer {
       const counted = checkExample(cfg.vocab, ex);
       tokens += ex.ids.length;
       const tape = new Tape(pass, grads, this.fromLayer());
-      const hooks = new HookSession(cfg, [], pass, ex.ids.length, 0, tape);
-      const logits = record(this.m, pass, hooks, ex.ids, { lora: this.lora }, tape)!;
-      losses.push(this.crossEntropy(pass, tape, logits.buf, ex, counted));
+      const hooks = new HookSession(cfg, ex.hooks ?? [], pass, ex.ids.length, 0, tape);
+      const { logits } = record(this.m, pass, hooks, ex.ids, { lora: this.lora, positions: ex.positions }, tape);
+      losses.push(this.crossEntropy(pass, tape, logits!.buf, ex, counted));
       tape.backward();
     }
     this.step++;
@@ -139,9 +143,9 @@ export class Trainer {
     const out: Promise<Float32Array>[] = [];
     for (const ex of batch) {
       const counted = checkExample(this.m.cfg.vocab, ex);
-      const hooks = new HookSession(this.m.cfg, [], pass, ex.ids.length, 0, null);
-      const logits = record(this.m, pass, hooks, ex.ids, { lora: this.lora }, null)!;
-      out.push(this.crossEntropy(pass, null, logits.buf, ex, counted));
+      const hooks = new HookSession(this.m.cfg, ex.hooks ?? [], pass, ex.ids.length, 0, null);
+      const { logits } = record(this.m, pass, hooks, ex.ids, { lora: this.lora, positions: ex.positions }, null);
+      out.push(this.crossEntropy(pass, null, logits!.buf, ex, counted));
     }
     await pass.submit();
     return (await Promise.all(out)).map((l) => l[0]);
@@ -214,8 +218,8 @@ export async function lossGradients(
     return pass.zeroBuffer(p.n * 4);
   });
   const tape = new Tape(pass, new Map(params.map((p, i) => [p.buf, grads[i]])), -1);
-  const session = new HookSession(m.cfg, hooks, pass, ex.ids.length, 0, tape);
-  const logits = record(m, pass, session, ex.ids, { lora }, tape)!;
+  const session = new HookSession(m.cfg, [...(ex.hooks ?? []), ...hooks], pass, ex.ids.length, 0, tape);
+  const logits = record(m, pass, session, ex.ids, { lora, positions: ex.positions }, tape).logits!;
   const T = ex.ids.length;
   const labels = pass.scratchBuffer(T * 4);
   m.rt.write(labels, Int32Array.from(ex.labels));

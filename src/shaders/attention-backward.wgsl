@@ -22,6 +22,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> P: array<f32>;   // [nHeads, T, T]
 @group(0) @binding(5) var<storage, read_write> dS: array<f32>;  // [nHeads, T, T]
 @group(0) @binding(6) var<storage, read_write> dQKV: array<f32>;
+@group(0) @binding(7) var<storage, read> posIds: array<u32>;    // [T]: rotary position id of each token
 
 override ROPE: bool = true;
 const MAXD4 = 32u;
@@ -61,7 +62,7 @@ fn query_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let zb = t * p.nHeads * p.dh + h * p.dh;
   for (var i = 0u; i < MAXD4; i++) {
     if (i < d4) {
-      q[i] = headVec(qb, t, i);
+      q[i] = headVec(qb, posIds[t], i);
       dz[i] = vec4<f32>(dZ[zb + 4u * i], dZ[zb + 4u * i + 1u], dZ[zb + 4u * i + 2u], dZ[zb + 4u * i + 3u]);
     }
   }
@@ -70,7 +71,7 @@ fn query_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var j = 0u; j <= t; j++) {
     let kb = j * p.stride + p.kOffset + g * p.dh;
     var s = 0.0;
-    for (var i = 0u; i < MAXD4; i++) { if (i < d4) { s += dot(q[i], headVec(kb, j, i)); } }
+    for (var i = 0u; i < MAXD4; i++) { if (i < d4) { s += dot(q[i], headVec(kb, posIds[j], i)); } }
     s *= p.scale;
     P[mapAt(h, t, j)] = s;
     m = max(m, s);
@@ -96,13 +97,13 @@ fn query_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ds = P[mapAt(h, t, j)] * (dS[mapAt(h, t, j)] - pdp);
     dS[mapAt(h, t, j)] = ds;
     let kb = j * p.stride + p.kOffset + g * p.dh;
-    for (var i = 0u; i < MAXD4; i++) { if (i < d4) { dq[i] += ds * headVec(kb, j, i); } }
+    for (var i = 0u; i < MAXD4; i++) { if (i < d4) { dq[i] += ds * headVec(kb, posIds[j], i); } }
   }
   for (var j = t + 1u; j < p.T; j++) {
     P[mapAt(h, t, j)] = 0.0;
     dS[mapAt(h, t, j)] = 0.0;
   }
-  writeUnrotated(qb, t, dq);
+  writeUnrotated(qb, posIds[t], dq);
 }
 
 // dX = Rᵀ dX_rot: the rotation's transpose is the rotation by -angle.
@@ -140,7 +141,7 @@ fn key_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
       let zb = t * p.nHeads * p.dh + h * p.dh;
       for (var i = 0u; i < MAXD4; i++) {
         if (i < d4) {
-          dk[i] += ds * headVec(qb, t, i);
+          dk[i] += ds * headVec(qb, posIds[t], i);
           dv[i] += pj * vec4<f32>(dZ[zb + 4u * i], dZ[zb + 4u * i + 1u], dZ[zb + 4u * i + 2u], dZ[zb + 4u * i + 3u]);
         }
       }
@@ -148,5 +149,5 @@ fn key_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let vb = j * p.stride + p.vOffset + g * p.dh;
   for (var d = 0u; d < p.dh; d++) { dQKV[vb + d] = dv[d / 4u][d % 4u]; }
-  writeUnrotated(j * p.stride + p.kOffset + g * p.dh, j, dk);
+  writeUnrotated(j * p.stride + p.kOffset + g * p.dh, posIds[j], dk);
 }

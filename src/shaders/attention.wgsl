@@ -1,6 +1,8 @@
 // Causal self-attention with grouped KV heads. One workgroup per (query position, head).
 // q and k are stored before rotary (they are hook points, and the KV cache keeps raw keys);
-// rotary (HF rotate-half) is applied here as they are read, from a cos/sin table.
+// rotary (HF rotate-half) is applied here as they are read, from a cos/sin table, at each token's position
+// id (posIds; usually its index, but a method may give patched tokens the positions they had elsewhere).
+// Causality is by index.
 //
 // main:           fused scores -> online softmax -> pattern · V, in chunks of CH keys;
 //                 with MAPS it also writes scores and pattern (the hook points).
@@ -31,6 +33,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> Z: array<f32>;    // [T, nHeads * dh]
 @group(0) @binding(6) var<storage, read_write> S: array<f32>;    // scores  [nHeads, T, Tk]
 @group(0) @binding(7) var<storage, read_write> P: array<f32>;    // pattern [nHeads, T, Tk]
+@group(0) @binding(8) var<storage, read> posIds: array<u32>;     // [Tk]: position id of every key (rotary angle)
 
 override ROPE: bool = true;
 override MAPS: bool = false;
@@ -46,7 +49,7 @@ var<workgroup> red: array<f32, WG>;
 fn loadQuery(t: u32, h: u32, lid: u32) {
   let base = t * p.qStride + p.qOffset + h * p.dh;
   let half = p.dh / 2u;
-  let pos = p.past + t;
+  let pos = posIds[p.past + t];
   for (var d = lid; d < p.dh; d += WG) {
     if (ROPE) {
       let i = d % half;
@@ -67,7 +70,7 @@ fn keyScore(kp: u32, kvh: u32) -> f32 {
   if (ROPE) {
     let half = p.dh / 2u;
     for (var d = 0u; d < half; d++) {
-      let cs = rope[kp * half + d];
+      let cs = rope[posIds[kp] * half + d];
       let k1 = K[base + d];
       let k2 = K[base + d + half];
       s += q[d] * (k1 * cs.x - k2 * cs.y) + q[d + half] * (k2 * cs.x + k1 * cs.y);
@@ -218,7 +221,8 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = r / p.nHeads;
   let h = r % p.nHeads;
   let kvh = h / p.group;
-  let pos = p.past + t;
+  let last = p.past + t; // index of this query: keys 0 ..= last
+  let pos = posIds[last];
   let half = p.dh / 2u;
   let d4 = p.dh / 4u;
   // The rotated query, as vec4s.
@@ -245,7 +249,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   var m = -1e30;
   var l = 0.0;
   var acc: array<vec4<f32>, MAXD4>;
-  for (var kp = 0u; kp <= pos; kp++) {
+  for (var kp = 0u; kp <= last; kp++) {
     let kb = kp * p.kStride + p.kOffset + kvh * p.dh;
     var s = 0.0;
     for (var i = 0u; i < MAXD4; i++) {
@@ -256,7 +260,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
           for (var c = 0u; c < 4u; c++) {
             let d = 4u * i + c;
             let j = d % half;
-            let cs = rope[kp * half + j];
+            let cs = rope[posIds[kp] * half + j];
             let k1 = K[kb + j];
             let k2 = K[kb + j + half];
             y[c] = select(k2 * cs.x + k1 * cs.y, k1 * cs.x - k2 * cs.y, d < half);
@@ -295,7 +299,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ninf = bitcast<f32>(p.negInf);
     for (var kp = 0u; kp < tk; kp++) {
       let at = mapIndex(h, t, kp);
-      if (kp <= pos) {
+      if (kp <= last) {
         P[at] = exp(S[at] - m) / l;
       } else {
         S[at] = ninf;

@@ -222,13 +222,13 @@ export function activate(x: number, act: Activation): number {
 }
 
 /** HF rotate-half rotary on [T, heads·dh]: pairs (i, i + dh/2) turn by pos·invFreq[i]. Returns a new array. */
-function rotary(x: Float64Array, T: number, heads: number, dh: number, invFreq: Float64Array): Float64Array {
+function rotary(x: Float64Array, T: number, heads: number, dh: number, invFreq: Float64Array, pos: number[]): Float64Array {
   const out = new Float64Array(x.length);
   const half = dh / 2;
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < half; i++) {
-      const cos = Math.cos(t * invFreq[i]);
-      const sin = Math.sin(t * invFreq[i]);
+      const cos = Math.cos(pos[t] * invFreq[i]);
+      const sin = Math.sin(pos[t] * invFreq[i]);
       for (let h = 0; h < heads; h++) {
         const base = (t * heads + h) * dh;
         const a = x[base + i];
@@ -289,7 +289,7 @@ function attention(c: ModelConfig, layer: number, q: Float64Array, k: Float64Arr
 
 // ---------------------------------------------------------------- forwards
 
-function llamaForward(m: RefModel, ids: number[], hk: Hooks): Float64Array {
+function llamaForward(m: RefModel, ids: number[], hk: Hooks, pos: number[]): Float64Array {
   const c = m.config;
   const { hidden: D, vocab: V, nHeads: H, nKvHeads: Hkv, headDim: dh, intermediate: I } = c;
   const T = ids.length;
@@ -317,7 +317,7 @@ function llamaForward(m: RefModel, ids: number[], hk: Hooks): Float64Array {
     hk.at(b + 'attn.hook_k', k);
     const v = proj('v_proj', Hkv * dh);
     hk.at(b + 'attn.hook_v', v);
-    const z = attention(c, l, rotary(q, T, H, dh, invFreq), rotary(k, T, Hkv, dh, invFreq), v, T, hk);
+    const z = attention(c, l, rotary(q, T, H, dh, invFreq, pos), rotary(k, T, Hkv, dh, invFreq, pos), v, T, hk);
     const attnOut = linear(z, T, H * dh, P(p + 'self_attn.o_proj.weight', [D, H * dh]), D, bias(c.oBias, p + 'self_attn.o_proj.bias', D));
     hk.at(b + 'hook_attn_out', attnOut);
     const mid = add(resid, attnOut);
@@ -349,7 +349,7 @@ function llamaForward(m: RefModel, ids: number[], hk: Hooks): Float64Array {
   return logits;
 }
 
-function gpt2Forward(m: RefModel, ids: number[], hk: Hooks): Float64Array {
+function gpt2Forward(m: RefModel, ids: number[], hk: Hooks, pos: number[]): Float64Array {
   const c = m.config;
   const { hidden: D, vocab: V, nHeads: H, headDim: dh, intermediate: I } = c;
   const T = ids.length;
@@ -359,7 +359,7 @@ function gpt2Forward(m: RefModel, ids: number[], hk: Hooks): Float64Array {
   const wte = P('transformer.wte.weight', [V, D]);
   const embed = embedRows(wte, ids, D);
   hk.at('hook_embed', embed);
-  const posEmbed = embedRows(P('transformer.wpe.weight', [c.maxPositions, D]), range(T), D);
+  const posEmbed = embedRows(P('transformer.wpe.weight', [c.maxPositions, D]), pos, D);
   hk.at('hook_pos_embed', posEmbed);
   let resid = add(embed, posEmbed);
   for (let l = 0; l < c.nLayers; l++) {
@@ -412,13 +412,18 @@ function gpt2Forward(m: RefModel, ids: number[], hk: Hooks): Float64Array {
 
 // ---------------------------------------------------------------- API
 
-/** Run the model on `ids` (positions 0..T−1), applying and reading hooks. Logits are [T × vocab], after any logits edit. */
-export function referenceForward(model: RefModel, ids: number[], hooks: HookSpec[] = []): { cache: Map<string, Float64Array>; logits: Float64Array } {
+/**
+ * Run the model on `ids` (position ids 0..T−1 unless given; causality is by index), applying and reading hooks.
+ * Logits are [T × vocab], after any logits edit.
+ */
+export function referenceForward(model: RefModel, ids: number[], hooks: HookSpec[] = [], positions?: number[]): { cache: Map<string, Float64Array>; logits: Float64Array } {
   const c = model.config;
   if (ids.length === 0) throw new Error('referenceForward needs at least one token');
   for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= c.vocab) throw new Error(`token id ${id} is outside 0..${c.vocab - 1}`);
   const hk = new Hooks(c, hooks, ids.length);
-  const logits = c.arch === 'gpt2' ? gpt2Forward(model, ids, hk) : llamaForward(model, ids, hk);
+  const pos = positions ?? range(ids.length);
+  if (pos.length !== ids.length) throw new Error('one position id per token');
+  const logits = c.arch === 'gpt2' ? gpt2Forward(model, ids, hk, pos) : llamaForward(model, ids, hk, pos);
   return { cache: hk.cache, logits };
 }
 
