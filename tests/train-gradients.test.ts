@@ -163,3 +163,23 @@ describe.each(['llama-gqa', 'gpt2', 'qwen2', 'llama-wide-heads'] as TinyKind[])(
     check('ln2', got.grads.ln2, lnName, (at) => at);
   });
 });
+
+describe('seeded gradients (a gradient from another model enters through a hook)', () => {
+  test('seeding g at an activation gives the parameter gradients of ⟨g, activation⟩, and chains like the full loss', async () => {
+    const dir = writeTinyModel('llama-gqa');
+    const model = await Model.load(await nodeGpu(), folderFiles(dir));
+    const cfg = model.config;
+    const b = model.parts.w.blocks[0];
+    const params = [{ name: 'up', buf: b.up.w, n: b.up.out * b.up.in }];
+    const name = 'blocks.1.hook_resid_pre';
+    // Reference: the gradient of the full loss at the hook, then its parameter gradients.
+    const full = await lossGradients(model.parts, { ids, labels }, [{ name, op: 'grad' }], null, params);
+    const g = full.cache[`${name}.grad`];
+    // Seeding that gradient at the hook (no labels) must give the same parameter gradients.
+    const seeded = await lossGradients(model.parts, { ids, labels: ids.map(() => -1), hooks: [{ name, op: 'seed', value: g }] }, [], null, params);
+    expectGradClose('seeded up-proj gradient', Array.from(seeded.grads.up), Array.from(full.grads.up));
+    expect(seeded.loss).toBe(0);
+    expect(cfg.nLayers).toBe(2);
+    model.dispose();
+  });
+});

@@ -29,8 +29,8 @@ export class HookSession {
   ) {
     for (const s of specs) {
       hookShape(cfg, s.name, T, past + T); // throws on an unknown name
-      if (!['read', 'grad', 'replace', 'add', 'zero', 'mean'].includes(s.op)) throw new Error(`hook ${s.name}: unknown op "${(s as { op: string }).op}"`);
-      if (s.op === 'grad' && !tape) throw new Error(`hook ${s.name}: 'grad' needs a backward pass (use lossGradients or training)`);
+      if (!['read', 'grad', 'seed', 'replace', 'add', 'zero', 'mean'].includes(s.op)) throw new Error(`hook ${s.name}: unknown op "${(s as { op: string }).op}"`);
+      if ((s.op === 'grad' || s.op === 'seed') && !tape) throw new Error(`hook ${s.name}: '${s.op}' needs a backward pass (use lossGradients or training)`);
       if (s.op === 'grad' && hookShape(cfg, s.name, 1).layout === 'map') throw new Error(`hook ${s.name}: gradients of attention scores and patterns are not available`);
       const list = this.byName.get(s.name) ?? [];
       list.push(s);
@@ -43,7 +43,12 @@ export class HookSession {
   }
 
   edits(name: string): boolean {
-    return (this.byName.get(name) ?? []).some((s) => s.op !== 'read' && s.op !== 'grad');
+    return (this.byName.get(name) ?? []).some((s) => s.op !== 'read' && s.op !== 'grad' && s.op !== 'seed');
+  }
+
+  /** Some example seeds a gradient: it has a loss even without labels. */
+  seeds(): boolean {
+    return [...this.byName.values()].some((l) => l.some((s) => s.op === 'seed'));
   }
 
   /** An edit or a gradient read: either needs the activation apart from any fused sum it feeds. */
@@ -74,6 +79,7 @@ export class HookSession {
       }
       const mask = this.masks(s, shape.headDim, mapHeads);
       if (!mask) continue;
+      if (s.op === 'seed' && isMap) throw new Error(`hook ${name}: gradients cannot be seeded into attention maps`);
       let value = this.pass.rt.unused(2);
       let full = false;
       if (s.op !== 'zero') {
@@ -100,6 +106,12 @@ export class HookSession {
         posMask: mask.pos,
         headMask: mask.head,
       };
+      if (s.op === 'seed') {
+        // d loss / d activation += value, added when the backward reaches this point.
+        const tape = this.tape!;
+        tape.record(() => edit(this.pass, { ...args, X: tape.grad(view.buf), mode: 'add' }));
+        continue;
+      }
       edit(this.pass, args);
       // Backward of an in-place overwrite: what was overwritten gets no gradient. Adding passes it through.
       if (this.tape && s.op !== 'add') {

@@ -19,6 +19,11 @@ export type HookOp =
   /** Copy out the loss's gradient with respect to this activation (returned as "<name>.grad"; needs a backward pass). */
   | { op: 'grad' }
   /**
+   * Backpropagate `value` as this activation's gradient (adds ⟨value, activation⟩ to the loss): how a gradient
+   * computed in another model (LatentQA's decoder) reaches this one. Row or full, like replace.
+   */
+  | { op: 'seed'; value: ArrayLike<number> }
+  /**
    * Overwrite with `value`: either a full activation ([T × width]) or one row ([width]) broadcast over positions.
    * Attention maps ([heads, T, Tk]) take the full map only.
    */

@@ -112,7 +112,8 @@ export class Trainer {
       const tape = new Tape(pass, grads, this.fromLayer());
       const hooks = new HookSession(cfg, ex.hooks ?? [], pass, ex.ids.length, 0, tape);
       const { logits } = record(this.m, pass, hooks, ex.ids, { lora: this.lora, positions: ex.positions }, tape);
-      losses.push(this.crossEntropy(pass, tape, logits!.buf, ex, counted));
+      // An example may have no labels when its loss is a gradient seeded into a hook (see HookOp 'seed').
+      losses.push(counted ? this.crossEntropy(pass, tape, logits!.buf, ex, counted) : Promise.resolve(Float32Array.of(0)));
       tape.backward();
     }
     this.step++;
@@ -190,6 +191,7 @@ export class Trainer {
   }
 }
 
+/** Counted label positions; an example without labels must seed a gradient instead. */
 function checkExample(vocab: number, ex: Example): number {
   if (ex.labels.length !== ex.ids.length) throw new Error(`labels (${ex.labels.length}) and ids (${ex.ids.length}) differ in length`);
   let counted = 0;
@@ -197,7 +199,7 @@ function checkExample(vocab: number, ex: Example): number {
     if (!Number.isInteger(l) || l >= vocab) throw new Error(`label ${l} is outside the vocabulary 0..${vocab - 1}`);
     if (l >= 0) counted++;
   }
-  if (!counted) throw new Error('no position has a label: nothing to learn from');
+  if (!counted && !(ex.hooks ?? []).some((h) => h.op === 'seed')) throw new Error('no position has a label: nothing to learn from');
   return counted;
 }
 
@@ -224,12 +226,12 @@ export async function lossGradients(
   const labels = pass.scratchBuffer(T * 4);
   m.rt.write(labels, Int32Array.from(ex.labels));
   const rowLoss = pass.scratchBuffer(T * 4);
-  gop.crossEntropy(pass, logits.buf, labels, rowLoss, tape.grad(logits.buf), T, m.cfg.vocab, counted);
+  if (counted) gop.crossEntropy(pass, logits.buf, labels, rowLoss, tape.grad(logits.buf), T, m.cfg.vocab, counted);
   const loss = pass.read(rowLoss, T * 4);
   tape.backward();
   const reads = params.map((p, i) => pass.read(grads[i], p.n * 4));
   await pass.submit();
   const out: Record<string, Float32Array> = {};
   for (const [i, p] of params.entries()) out[p.name] = await reads[i];
-  return { loss: (await loss).reduce((a, b) => a + b, 0) / counted, cache: await session.results(), grads: out };
+  return { loss: counted ? (await loss).reduce((a, b) => a + b, 0) / counted : 0, cache: await session.results(), grads: out };
 }
