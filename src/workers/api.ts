@@ -3,6 +3,9 @@
 
 import type { ModelConfig } from '../engine/config';
 import type { HookSpec } from '../engine/hooks';
+import type { DownloadProgress, ModelOrigin, TrainApi } from './api-train';
+
+export type * from './api-train';
 
 export interface ChatMessage {
   role: string;
@@ -25,7 +28,9 @@ export type ModelSource =
   /** Files picked from disk or dropped on the page, keyed by their path inside the model folder. */
   | { kind: 'local'; label: string; files: Record<string, Blob> }
   /** One GGUF file (weights and, when it carries one, the tokenizer). */
-  | { kind: 'gguf'; label: string; file: Blob };
+  | { kind: 'gguf'; label: string; file: Blob }
+  /** A Hugging Face Hub repo (owner/name), downloaded into the IndexedDB cache; baseUrl defaults to https://huggingface.co. */
+  | { kind: 'hub'; repo: string; revision?: string; baseUrl?: string; token?: string; label?: string };
 
 export interface LoadModelOptions {
   /** Weight storage on the GPU; 'auto' (default) picks the most precise that fits the budget. */
@@ -48,6 +53,8 @@ export interface LoadedModel {
   tokenizerNote: string;
   /** Hook points this model offers, in forward order. */
   hookNames: string[];
+  /** How to load it again (a URL or a Hub id; null for picked files): training resumes on it after a reload. */
+  origin: ModelOrigin | null;
 }
 
 export interface TokenizeOptions {
@@ -79,6 +86,8 @@ export interface ForwardOptions {
   logits?: 'last' | 'all' | 'none';
   /** Also return the k most likely next tokens at the last position (softmax over the full vocabulary). */
   top?: number;
+  /** Apply a LoRA adapter: a training run's id or a loaded adapter's id (loadAdapter). */
+  adapter?: string;
 }
 
 export interface ForwardResult {
@@ -105,6 +114,8 @@ export interface GenerateOptions {
   stop?: number[];
   /** Edits applied at every step (steered generation). */
   hooks?: HookSpec[];
+  /** Apply a LoRA adapter: a training run's id or a loaded adapter's id (loadAdapter). */
+  adapter?: string;
 }
 
 export interface StreamedToken {
@@ -187,9 +198,10 @@ export interface SteeringVectorOptions {
   negative: number[][];
 }
 
-export interface EngineApi {
+export interface EngineApi extends TrainApi {
   init(): Promise<AdapterInfo>;
-  loadModel(source: ModelSource, opts?: LoadModelOptions): Promise<LoadedModel>;
+  /** `onProgress` (through callback()) sees a Hub download's bytes per file and overall. */
+  loadModel(source: ModelSource, opts?: LoadModelOptions, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel>;
   tokenize(modelId: string, input: string | ChatMessage[], opts?: TokenizeOptions): Promise<Tokenized>;
   decode(modelId: string, ids: number[], opts?: { skipSpecialTokens?: boolean }): Promise<string>;
   /** Display text of each id in context ('#id' when the model has no tokenizer). */

@@ -3,8 +3,8 @@
 
 import type { Gpu } from '../gpu/device';
 import type { Model } from '../engine/model';
-import { urlFiles, type ModelFiles } from '../engine/files';
-import { openFiles, openGguf, type OpenedModel } from '../engine/open-model';
+import type { ModelStore } from '../engine/model-store';
+import { IdbStore } from '../engine/store-idb';
 import { hookNames, hookShape } from '../engine/hooks';
 import { Tokenizer } from '../engine/tokenizer';
 import { lossGradients } from '../engine/trainer';
@@ -21,6 +21,7 @@ import type {
   LoadedModel,
   LoadModelOptions,
   ModelSource,
+  DownloadProgress,
   LogitLensResult,
   PatchingOptions,
   PatchingProgress,
@@ -31,7 +32,9 @@ import type {
   TokenizeOptions,
   TopToken,
 } from './api';
-import { blobFiles } from './blob-files';
+import { CheckpointDb } from './checkpoint-db';
+import { openSource } from './sources';
+import { createTrainApi } from './train-api';
 import { Lock } from './lock';
 import { topK } from './topk';
 import { logitLens, patchingSweep, steeringVector, type Forward } from './analyses';
@@ -43,12 +46,24 @@ interface Entry {
   lock: Lock;
 }
 
-export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
+export interface EngineApiOptions {
+  /** Where Hub downloads are cached (default IndexedDB "latentlab-models"). */
+  modelStore?: () => ModelStore;
+  /** Where training checkpoints go (default IndexedDB "latentlab-training"). */
+  checkpoints?: CheckpointDb;
+  /** Called once a page callback will not be called again (the worker closes its comlink port). */
+  releaseCallback?: (cb: unknown) => void;
+}
+
+export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOptions = {}): EngineApi {
   let gpu: Promise<Gpu> | null = null;
   const models = new Map<string, Entry>();
   let nextId = 1;
 
   const device = () => (gpu ??= getGpu().catch((e) => ((gpu = null), Promise.reject(e))));
+  let store: ModelStore | null = null;
+  const modelStore = () => (store ??= options.modelStore?.() ?? new IdbStore());
+  const loads = new Set<AbortController>();
 
   const entry = (id: string): Entry => {
     const e = models.get(id);
@@ -65,24 +80,31 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
   const pieceAfter = (tok: Tokenizer | null, context: number[], id: number): string =>
     tok ? tok.tokenStrings([...context.slice(-6), id]).at(-1)! : `#${id}`;
 
+  const train = createTrainApi({
+    entry,
+    checkpoints: options.checkpoints ?? new CheckpointDb(),
+    modelStore,
+    abortLoads: () => loads.forEach((c) => c.abort()),
+    releaseCallback: (cb) => cb && options.releaseCallback?.(cb),
+  });
+
   return {
+    ...train.api,
     async init(): Promise<AdapterInfo> {
       const g = await device();
       return { ...g.adapter, features: { ...g.features }, limits: { ...g.limits } };
     },
 
-    async loadModel(source: ModelSource, opts: LoadModelOptions = {}): Promise<LoadedModel> {
+    async loadModel(source: ModelSource, opts: LoadModelOptions = {}, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel> {
       const g = await device();
       const load = { dtype: opts.dtype ?? 'auto', budgetBytes: opts.budgetBytes };
-      let opened: OpenedModel;
-      let label: string;
-      if (source.kind === 'gguf') {
-        label = source.label;
-        opened = await openGguf(g, new Uint8Array(await source.file.arrayBuffer()), label, load);
-      } else {
-        const files: ModelFiles = source.kind === 'url' ? urlFiles(source.baseUrl) : blobFiles(source.label, source.files);
-        label = source.label ?? files.label;
-        opened = await openFiles(g, files, load);
+      const abort = new AbortController();
+      loads.add(abort);
+      let opened, label, origin;
+      try {
+        ({ opened, label, origin } = await openSource(g, source, load, { modelStore, signal: abort.signal, onProgress }));
+      } finally {
+        loads.delete(abort);
       }
       const { model, tokenizer } = opened;
       const id = `m${nextId++}`;
@@ -96,6 +118,7 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
         hasChatTemplate: tokenizer?.hasChatTemplate ?? false,
         tokenizerNote: opened.tokenizerNote ?? '',
         hookNames: hookNames(model.config),
+        origin,
       };
       models.set(id, { info, model, tokenizer, lock: new Lock() });
       return info;
@@ -128,7 +151,8 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
       checkIds(ids, e.info);
       const t0 = performance.now();
       const want = opts.logits ?? 'last';
-      const out = await e.lock.run(() => e.model.forward(ids, { hooks: opts.hooks, logits: want }));
+      const lora = train.loraFor(modelId, opts.adapter);
+      const out = await e.lock.run(() => e.model.forward(ids, { hooks: opts.hooks, logits: want, lora }));
       const ms = performance.now() - t0;
       const V = e.info.config.vocab;
       const T = ids.length;
@@ -160,6 +184,7 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
       const stop = opts.stop ?? [...new Set([...(e.tokenizer?.eosIds ?? []), ...e.info.config.eosTokenIds])];
       const context = ids.slice();
       let index = 0;
+      const lora = train.loraFor(modelId, opts.adapter);
       const t0 = performance.now();
       const newIds = await e.lock.run(() =>
         e.model.generate(
@@ -172,6 +197,7 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
             seed: opts.seed ?? 0,
             stop,
             hooks: opts.hooks,
+            lora,
           },
           (id: number) => {
             const text = pieceAfter(e.tokenizer, context, id);
@@ -206,6 +232,7 @@ export function createEngineApi(getGpu: () => Promise<Gpu>): EngineApi {
 
     async dispose(modelId: string): Promise<void> {
       const e = entry(modelId);
+      await train.forget(modelId);
       models.delete(modelId);
       await e.lock.run(async () => e.model.dispose());
     },

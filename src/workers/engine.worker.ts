@@ -4,12 +4,16 @@ import { requestGpu } from '../gpu/device';
 import type { EngineApi, ForwardResult } from './api';
 import { createEngineApi } from './engine-api';
 
-const api = createEngineApi(() => {
-  if (!('gpu' in navigator) || !navigator.gpu) {
-    return Promise.reject(new Error('WebGPU is not available in this worker (navigator.gpu is missing)'));
-  }
-  return requestGpu(navigator.gpu);
-});
+const api = createEngineApi(
+  () => {
+    if (!('gpu' in navigator) || !navigator.gpu) {
+      return Promise.reject(new Error('WebGPU is not available in this worker (navigator.gpu is missing)'));
+    }
+    return requestGpu(navigator.gpu);
+  },
+  // A training run's progress callback outlives startFinetune's call: its port closes when the run ends.
+  { releaseCallback: (cb) => (cb as Remote<() => void>)[releaseProxy]?.() },
+);
 
 /** Buffers that belong to a single array can move to the page instead of being copied. */
 function ownedBuffers(r: ForwardResult): ArrayBuffer[] {
@@ -26,6 +30,13 @@ const exposed: EngineApi = {
   async forward(modelId, ids, opts) {
     const r = await api.forward(modelId, ids, opts);
     return transfer(r, ownedBuffers(r));
+  },
+  async loadModel(source, opts, onProgress) {
+    try {
+      return await api.loadModel(source, opts, onProgress);
+    } finally {
+      (onProgress as Remote<typeof onProgress> | undefined)?.[releaseProxy]?.();
+    }
   },
   async generate(modelId, ids, opts, onToken) {
     try {
