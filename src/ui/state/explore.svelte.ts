@@ -38,16 +38,19 @@ export function parseIds(s: string): number[] {
   });
 }
 
-async function inputIds(modelId: string): Promise<ShownToken[]> {
+/** Tokens of `prompt` read the way the page's input is read (text through the tokenizer, or typed ids). */
+export async function tokensOf(modelId: string, prompt: string, chat = explore.chat): Promise<ShownToken[]> {
   if (explore.mode === 'ids' || !lab.model?.hasTokenizer) {
-    const ids = parseIds(explore.prompt);
+    const ids = parseIds(prompt);
     if (ids.length === 0) return [];
     const text = await engine().tokenStrings(modelId, ids);
     return ids.map((id, i) => ({ id, text: text[i] }));
   }
-  const t = await engine().tokenize(modelId, explore.prompt, { chat: explore.chat });
+  const t = await engine().tokenize(modelId, prompt, { chat });
   return t.ids.map((id, i) => ({ id, text: t.tokens[i] }));
 }
+
+export const inputIds = (modelId: string): Promise<ShownToken[]> => tokensOf(modelId, explore.prompt);
 
 /** Tokenize and run one forward pass in the worker; results from superseded inputs are dropped. */
 export async function analyze(): Promise<void> {
