@@ -9,6 +9,7 @@ import { lossGradients, nextTokenLabels } from '../src/engine/trainer';
 import { writeTinyModel, type TinyKind } from './fixtures/tiny-models';
 import { loadRefModel, referenceForward, type RefModel } from './reference/reference';
 import { expectClose } from './helpers/close';
+import { referenceLoss } from './helpers/ref-loss';
 
 const ids = [3, 17, 5, 42, 9, 0, 33, 12];
 const positions = [0, 9, 10, 11, 12, 3, 4, 20];
@@ -48,19 +49,7 @@ describe.each(['llama-gqa', 'gpt2', 'qwen2'] as TinyKind[])('%s', (kind) => {
     const got = await lossGradients(model.parts, { ids, labels, positions }, [{ name, op: 'grad' }]);
     const g = got.cache[`${name}.grad`];
     const width = g.length / ids.length;
-    const loss = (value: number[]) => {
-      const { logits } = referenceForward(ref, ids, [{ name, op: 'add', value }], positions);
-      let s = 0;
-      let n = 0;
-      labels.forEach((l, t) => {
-        if (l < 0) return;
-        const row = logits.subarray(t * model.config.vocab, (t + 1) * model.config.vocab);
-        const m = Math.max(...row);
-        s += Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0)) + m - row[l];
-        n++;
-      });
-      return s / n;
-    };
+    const loss = (value: number[]) => referenceLoss(ref, ids, labels, [{ name, op: 'add', value }], positions);
     for (const at of [1 * width + 2, 4 * width + 5, 6 * width + 1]) {
       const bump = (e: number) => loss(Array.from({ length: g.length }, (_, i) => (i === at ? e : 0)));
       const fd = (bump(1e-4) - bump(-1e-4)) / 2e-4;

@@ -11,25 +11,15 @@ import { hookNames, hookShape, type HookSpec } from '../src/engine/hooks';
 import { LoraAdapter, allModules } from '../src/engine/lora';
 import { lossGradients, nextTokenLabels } from '../src/engine/trainer';
 import { mulberry32, writeTinyModel, type TinyKind } from './fixtures/tiny-models';
-import { loadRefModel, referenceForward, type RefModel } from './reference/reference';
+import { loadRefModel, type RefModel } from './reference/reference';
+import { referenceLoss } from './helpers/ref-loss';
 
 const EPS = 1e-4;
 const ids = [3, 17, 5, 42, 9, 0, 33];
 const labels = nextTokenLabels(ids, 2);
 
 function refLoss(ref: RefModel, hooks: HookSpec[] = []): number {
-  const { logits } = referenceForward(ref, ids, hooks);
-  const V = ref.config.vocab;
-  let sum = 0;
-  let n = 0;
-  labels.forEach((l, t) => {
-    if (l < 0) return;
-    const row = logits.subarray(t * V, (t + 1) * V);
-    const m = Math.max(...row);
-    sum += Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0)) + m - row[l];
-    n++;
-  });
-  return sum / n;
+  return referenceLoss(ref, ids, labels, hooks);
 }
 
 function expectGradClose(label: string, got: number[], fd: number[]): void {

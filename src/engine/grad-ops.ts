@@ -4,7 +4,7 @@
 import { type Pass, uniforms, f32 } from '../gpu/runtime';
 import { shaders, type ShaderName } from '../shaders';
 import type { Activation } from './config';
-import { grid } from './ops';
+import { ACT_CODE, grid } from './ops';
 
 function pipe(pass: Pass, name: ShaderName, entry = 'main', constants: Record<string, number> = {}) {
   return pass.rt.pipeline(name, shaders[name], entry, constants);
@@ -53,11 +53,9 @@ export function applyAffine(pass: Pass, n: GPUBuffer, g: GPUBuffer, shift: boole
   pass.dispatch(pipe(pass, 'normBackward', 'apply'), uniforms(rows, D, f32(0), shift ? 1 : 0, 0), [n, pass.rt.unused(2), g, out, pass.rt.unused(5)], grid(rows * D));
 }
 
-const ACT_CODE: Record<Activation, number> = { silu: 0, gelu_new: 1, gelu: 2, quick_gelu: 3 };
-
 /** dX = activation backward (written, not accumulated: the input feeds only the activation). */
 export function activationBackward(pass: Pass, X: GPUBuffer, dY: GPUBuffer, dX: GPUBuffer, T: number, I: number, act: Activation, gated: boolean): void {
-  pass.dispatch(pipe(pass, 'activationBackward', 'main', { ACT: ACT_CODE[act], GATED: gated ? 1 : 0 }), uniforms(T, I), [X, dY, dX], grid(T * I));
+  pass.dispatch(pipe(pass, 'activation', 'backward', { ACT: ACT_CODE[act], GATED: gated ? 1 : 0 }), uniforms(T, I), [X, dX, dY], grid(T * I));
 }
 
 /** out += a. */

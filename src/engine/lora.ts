@@ -4,6 +4,7 @@
 
 import type { Runtime } from '../gpu/runtime';
 import type { ModelConfig } from './config';
+import { seededRandom } from './sampler';
 
 /** One Hugging Face module inside one of the engine's linear layers. */
 export interface ModuleSlice {
@@ -85,13 +86,7 @@ export class LoraAdapter {
     const matched = allModules(cfg).filter((m) => matchesTarget(m.name, lc.targets));
     if (!matched.length) throw new Error(`LoRA targets ${JSON.stringify(lc.targets)} match no module of this ${cfg.arch} model`);
     const a = new LoraAdapter(lc);
-    let s = seed >>> 0;
-    const rand = () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = Math.imul(s ^ (s >>> 15), s | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rand = seededRandom(seed);
     for (const m of matched) {
       const bound = 1 / Math.sqrt(m.inDim);
       const A = new Float32Array(lc.rank * m.inDim).map(() => (2 * rand() - 1) * bound);

@@ -70,11 +70,11 @@ export function normalize(pass: Pass, X: GPUBuffer, Y: GPUBuffer, rows: number, 
   pass.dispatch(pipe(pass, 'norm', 'main', { LAYERNORM: layernorm ? 1 : 0 }), uniforms(rows, D, f32(eps)), [X, Y], [rows]);
 }
 
-const ACT_CODE: Record<Activation, number> = { silu: 0, gelu_new: 1, gelu: 2, quick_gelu: 3 };
+export const ACT_CODE: Record<Activation, number> = { silu: 0, gelu_new: 1, gelu: 2, quick_gelu: 3 };
 
 /** post = act(gate) * up from a fused [T, 2I] buffer (gated), or act(pre). */
 export function activate(pass: Pass, X: GPUBuffer, Y: GPUBuffer, T: number, I: number, act: Activation, gated: boolean): void {
-  pass.dispatch(pipe(pass, 'activation', 'main', { ACT: ACT_CODE[act], GATED: gated ? 1 : 0 }), uniforms(T, I), [X, Y], grid(T * I));
+  pass.dispatch(pipe(pass, 'activation', 'main', { ACT: ACT_CODE[act], GATED: gated ? 1 : 0 }), uniforms(T, I), [X, Y, pass.rt.unused(3)], grid(T * I));
 }
 
 export function gather(pass: Pass, ids: GPUBuffer, table: GPUBuffer, out: GPUBuffer, T: number, D: number, rows: number): void {

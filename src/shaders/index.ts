@@ -10,7 +10,6 @@ import attention from './attention.wgsl?raw';
 import matmulQuant from './matmul-quant.wgsl?raw';
 import matmulStrided from './matmul-strided.wgsl?raw';
 import normBackward from './norm-backward.wgsl?raw';
-import activationBackward from './activation-backward.wgsl?raw';
 import attentionBackward from './attention-backward.wgsl?raw';
 import crossEntropy from './cross-entropy.wgsl?raw';
 import optimizer from './optimizer.wgsl?raw';
@@ -18,6 +17,6 @@ import sampling from './sampling.wgsl?raw';
 
 export const shaders = {
   matmul, norm, activation, embedding, add, hookEdit, kvCache, attention, matmulQuant,
-  matmulStrided, normBackward, activationBackward, attentionBackward, crossEntropy, optimizer, sampling,
+  matmulStrided, normBackward, attentionBackward, crossEntropy, optimizer, sampling,
 } as const;
 export type ShaderName = keyof typeof shaders;
