@@ -64,6 +64,11 @@ describe('logit lens', () => {
     ids = ref.tokenizer!.encode(prompt);
     await waitForAnalysis(page, ids);
     const top = await shownTop(page);
+    // A generation from the tokens view is a run too.
+    await page.getByLabel('max new tokens').fill('4');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('generate').filter({ hasText: 'Generate (greedy)' }).waitFor({ timeout: 60_000 });
+    await expect.poll(() => page.getByTestId('view-tab-runs').textContent()).toBe('Runs (1)');
     await tab(page, 'lens');
     await page.getByTestId('lens-run').click();
     await waitIdle(page, 'lens-run', /Run logit lens/, 'lens-error');
@@ -109,7 +114,12 @@ describe('attention', () => {
     expect(px.self0).toEqual([31, 95, 191]);
     expect(px.masked).toEqual([244, 245, 247]);
     await page.getByTestId('attention-tokens').locator('li').nth(3).hover();
-    expect(await page.getByTestId('attention-tokens').locator('li.on').count()).toBe(1);
+    const focused = () => page.getByTestId('attention-tokens').locator('li.on').evaluateAll((lis) => lis.map((li) => li.textContent));
+    expect(await focused()).toEqual(['·sat']);
+    // Pointing at a row of the enlarged map focuses that query token.
+    const box = (await big.locator('canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width - 5, box.y + box.height - 5);
+    expect(await focused()).toEqual(['·the']);
     await app.shot('views-attention');
   });
 });
@@ -197,8 +207,20 @@ describe('steering', () => {
     await page.getByTestId('steer-run').click();
     await waitIdle(page, 'steer-run', /Generate both/, 'steer-error');
     expect(await page.getByTestId('steer-unsteered').textContent()).toBe(unsteered);
-    expect(await page.getByTestId('steer-steered').textContent()).not.toBe(unsteered);
+    const steered = await page.getByTestId('steer-steered').textContent();
+    expect(steered).not.toBe(unsteered);
     await app.shot('views-steering');
+
+    // The vector saved as .npy and loaded back steers the same way.
+    const norm = /‖v‖ = [\d.]+/.exec((await page.getByTestId('steer-vector-info').textContent())!)![0];
+    const [npy] = await Promise.all([page.waitForEvent('download'), page.getByTestId('steer-vector-info').getByRole('button', { name: '.npy' }).click()]);
+    await page.getByTestId('steer-file').setInputFiles({ name: 'v.npy', mimeType: 'application/octet-stream', buffer: readFileSync((await npy.path())!) });
+    await expect.poll(() => page.getByTestId('steer-vector-info').textContent()).toMatch(new RegExp(`^file v\\.npy · ${norm}`));
+    await page.getByTestId('steer-run').click();
+    await waitIdle(page, 'steer-run', /Generate both/, 'steer-error');
+    expect(await page.getByTestId('steer-steered').textContent()).toBe(steered);
+    await page.getByTestId('steer-file').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('[1, 2, 3]') });
+    await expect.poll(() => page.getByTestId('steer-error').textContent().catch(() => '')).toMatch(/bad\.json: the vector has 3 entries; this model's residual stream has 32/);
   });
 });
 
@@ -207,8 +229,9 @@ describe('run history', () => {
     const page = app.page;
     await tab(page, 'runs');
     const kinds = async () => page.getByTestId('run').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-kind')));
-    // Newest first: steering ×2, patching ×2 (one cancelled), attention, lens.
-    expect(await kinds()).toEqual(['steering', 'steering', 'patching', 'patching', 'attention', 'lens']);
+    // Newest first: steering ×3, patching ×2 (one cancelled), attention, lens, the tokens view's generation.
+    const all = ['steering', 'steering', 'steering', 'patching', 'patching', 'attention', 'lens', 'tokens'];
+    expect(await kinds()).toEqual(all);
     const lensRun = page.locator('[data-testid="run"][data-kind="lens"]');
     await lensRun.getByTestId('run-rename').click();
     await page.getByTestId('run-name-input').fill('cat lens');
@@ -219,7 +242,7 @@ describe('run history', () => {
     await page.reload();
     await page.getByTestId('model-status').filter({ hasText: 'e2e-tiny' }).waitFor({ timeout: 60_000 });
     await tab(page, 'runs');
-    await expect.poll(kinds).toEqual(['steering', 'steering', 'patching', 'patching', 'attention', 'lens']);
+    await expect.poll(kinds).toEqual(all);
     await page.locator('[data-testid="run"][data-kind="lens"]').getByTestId('run-open').click();
     expect(await page.getByTestId('opened-run').textContent()).toContain('cat lens');
     const lastCell = page.locator(`[data-testid="lens-cell"][data-row="${L}"][data-pos="${ids.length - 1}"]`);
@@ -247,9 +270,9 @@ describe('run history', () => {
     expect(csvText.split('\n')[0]).toBe('grid,row,column,recovery');
     expect(csvText.split('\n')).toHaveLength(1 + (L + 1) * T + L * H);
     await page.getByTestId('runs-import').setInputFiles({ name: 'cat-lens.json', mimeType: 'application/json', buffer: Buffer.from(text) });
-    await expect.poll(kinds).toEqual(['steering', 'steering', 'patching', 'patching', 'attention', 'lens', 'lens']);
+    await expect.poll(kinds).toEqual([...all.slice(0, 7), 'lens', 'tokens']);
     await page.locator('[data-testid="run"][data-kind="attention"]').getByTestId('run-delete').click();
-    await expect.poll(kinds).toEqual(['steering', 'steering', 'patching', 'patching', 'lens', 'lens']);
+    await expect.poll(kinds).toEqual(['steering', 'steering', 'steering', 'patching', 'patching', 'lens', 'lens', 'tokens']);
     await app.shot('views-runs');
     expect(app.errors).toEqual([]);
   });

@@ -1,6 +1,6 @@
 // State of the Explore views beyond the token table: logit lens, attention, activation patching, steering,
 // and the run history. Every computation is a worker call; every finished run is saved to IndexedDB.
-import { callback, type LogitLensResult, type PatchingProgress, type PatchingResult } from '../../workers/client';
+import { callback, type LogitLensResult, type PatchingProgress, type PatchingResult, type TopToken } from '../../workers/client';
 import { explore, tokensOf, type ShownToken } from './explore.svelte';
 import { engine, lab, message } from './lab.svelte';
 import { deleteRun, importRuns, listRuns, renameRun, saveRun, type RunKind, type RunRecord } from './runs';
@@ -64,10 +64,16 @@ const label = (r: RunRecord) => `${r.name} · ${r.model}`;
 export function reopen(r: RunRecord): void {
   const i = r.inputs as Record<string, never>;
   switch (r.kind) {
-    case 'tokens':
+    case 'tokens': {
+      const x = r.result as { tokens?: ShownToken[]; top?: TopToken[]; generated?: ShownToken[] };
       explore.prompt = String(i.prompt ?? '');
-      explore.generated = (r.result as { generated?: ShownToken[] }).generated ?? [];
+      if (i.mode === 'text' || i.mode === 'ids') explore.mode = i.mode;
+      explore.chat = !!i.chat;
+      explore.tokens = x.tokens ?? [];
+      explore.top = x.top ?? [];
+      explore.generated = x.generated ?? [];
       break;
+    }
     case 'lens':
       lens.run = r.result as LensRun;
       break;
