@@ -82,9 +82,16 @@ describe.each(['llama-gqa', 'gpt2'] as TinyKind[])('%s', (kind) => {
         expect(cell[0].text).toBe(`#${cell[0].id}`);
       }
     });
-    // The last row is the model's own prediction.
+    // The last row is the model's own prediction; `final` tracks its probability through the layers.
     const V = ref.config.vocab;
-    for (let p = 0; p < ids.length; p++) expect(lens.top[L][p][0].id).toBe(argmax(want.logits.subarray(p * V, (p + 1) * V)));
+    for (let p = 0; p < ids.length; p++) {
+      const predicted = argmax(want.logits.subarray(p * V, (p + 1) * V));
+      expect(lens.top[L][p][0].id).toBe(predicted);
+      names.forEach((name, r) => {
+        const row = readOut(ref, want.cache.get(name)!.subarray(p * D, (p + 1) * D));
+        expect(lens.final[r][p]).toBeCloseTo(softmaxAt(row, predicted), 4);
+      });
+    }
   });
 
   describe('activation patching', () => {

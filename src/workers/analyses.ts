@@ -40,13 +40,27 @@ export async function logitLens(cfg: ModelConfig, forward: Forward, ids: number[
   const last = streams[streams.length - 1];
   const rank = (logits: Float32Array): TopToken[][] =>
     Array.from({ length: T }, (_, p) => topK(logits.subarray(p * V, (p + 1) * V), k).map((r) => ({ ...r, text: piece(p, r.id) })));
+  // The model's own prediction at each position (the last row's top token), for the per-layer probability.
+  const predicted = Array.from({ length: T }, (_, p) => topK(base.logits!.subarray(p * V, (p + 1) * V), 1)[0].id);
+  const probOf = (logits: Float32Array): number[] => predicted.map((id, p) => softmaxAt(logits.subarray(p * V, (p + 1) * V), id));
   const top: TopToken[][][] = [];
+  const final: number[][] = [];
   for (let r = 0; r < streams.length - 1; r++) {
     const out = await forward(ids, { hooks: [{ name: last, op: 'replace', value: base.cache[streams[r]] }], logits: 'all' });
     top.push(rank(out.logits!));
+    final.push(probOf(out.logits!));
   }
   top.push(rank(base.logits!));
-  return { rows, positions: T, k, top, ms: performance.now() - t0 };
+  final.push(probOf(base.logits!));
+  return { rows, positions: T, k, top, final, ms: performance.now() - t0 };
+}
+
+function softmaxAt(row: ArrayLike<number>, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
+  return Math.exp(row[id] - max) / sum;
 }
 
 /** Logit of `answer` minus logit of `wrong` in a last-position logits row. */

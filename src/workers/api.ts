@@ -147,6 +147,8 @@ export interface LogitLensResult {
   k: number;
   /** [row][position] → the k most likely tokens, the stream read out through the final norm and unembedding. */
   top: TopToken[][][];
+  /** [row][position] → probability of the model's own prediction there (the last row's top token). */
+  final: number[][];
   ms: number;
 }
 

@@ -257,6 +257,11 @@ describe('run history', () => {
     const T = ref.tokenizer!.encode('Paris is the capital of France').length;
     expect(resid.find((v) => v.row === L && v.col === T - 1)!.value!).toBeCloseTo(1, 3);
 
+    // So does an attention run.
+    await tab(page, 'runs');
+    await page.locator('[data-testid="run"][data-kind="attention"]').getByTestId('run-open').click();
+    expect(await page.getByTestId('attn-thumb').count()).toBe(L * H);
+
     // Export (JSON, CSV), import, delete.
     await tab(page, 'runs');
     const [json] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid="run"][data-kind="lens"]').getByTestId('run-json').click()]);

@@ -112,6 +112,7 @@ export async function runLens(): Promise<void> {
   try {
     const tokens = await tokensOf(m.id, explore.prompt);
     if (!tokens.length) throw new Error('the input has no tokens');
+    lens.k = Math.max(1, Math.min(20, Math.round(Number(lens.k)) || 5));
     const result = await engine().logitLens(m.id, tokens.map((t) => t.id), { k: lens.k });
     lens.run = { tokens, lens: result };
     opened.lens = '';
@@ -143,6 +144,9 @@ export const attention = $state({
   focus: null as number | null,
 });
 
+/** Patterns kept per run (32 MiB of f32): every run is also stored in IndexedDB. */
+const ATTENTION_MAX_FLOATS = 8 * 2 ** 20;
+
 export async function runAttention(): Promise<void> {
   const m = lab.model;
   if (!m || attention.busy) return;
@@ -152,6 +156,10 @@ export async function runAttention(): Promise<void> {
     const tokens = await tokensOf(m.id, explore.prompt);
     if (!tokens.length) throw new Error('the input has no tokens');
     const L = m.config.nLayers;
+    const floats = L * m.config.nHeads * tokens.length ** 2;
+    if (floats > ATTENTION_MAX_FLOATS) {
+      throw new Error(`${tokens.length} tokens make ${(floats / 1e6).toFixed(0)}M attention weights over ${L} layers × ${m.config.nHeads} heads; shorten the prompt (at most ${Math.floor(Math.sqrt(ATTENTION_MAX_FLOATS / (L * m.config.nHeads)))} tokens for this model)`);
+    }
     const names = Array.from({ length: L }, (_, l) => `blocks.${l}.attn.hook_pattern`);
     const r = await engine().forward(m.id, tokens.map((t) => t.id), { hooks: names.map((name) => ({ name, op: 'read' })), logits: 'none' });
     attention.run = { tokens, layers: L, heads: m.config.nHeads, patterns: names.map((n) => r.cache[n]) };
