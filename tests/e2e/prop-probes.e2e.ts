@@ -35,11 +35,14 @@ describe('propositional probes page', () => {
     await p.locator('label', { hasText: 'estimator' }).locator('select').selectOption('randomized');
     await p.getByTestId('fit').click();
     await p.getByTestId('progress').waitFor({ timeout: 60_000 });
-    await expect.poll(() => p.getByTestId('fit-summary').textContent().catch(() => ''), { timeout: 170_000 })
-      .toMatch(/rank 3 \(randomized, 64 gradient passes\)/);
+    const summary = async () => ((await p.getByTestId('fit-summary').textContent().catch(() => '')) ?? '').replace(/\s+/g, ' ');
+    await expect.poll(summary, { timeout: 170_000 }).toMatch(/rank 3 \(randomized, 64 gradient passes\)/);
 
     await p.getByTestId('new-context').click();
-    await expect.poll(() => p.getByTestId('probe-tokens').locator('li').count(), { timeout: 60_000 }).toBeGreaterThan(5);
+    const shown = () => p.getByTestId('probe-tokens').locator('li').count();
+    await expect.poll(async () => (await p.getByTestId('probes-error').count()) + (await shown()), { timeout: 60_000 }).toBeGreaterThan(0);
+    expect(await p.getByTestId('probes-error').textContent().catch(() => null)).toBe(null);
+    expect(await shown()).toBeGreaterThan(5);
     expect(await p.getByTestId('answers').locator('li').count()).toBeGreaterThan(0);
 
     await p.getByTestId('context').fill('Greg is a nurse . Laura is a physicist .');
@@ -61,7 +64,7 @@ describe('propositional probes page', () => {
     expect(csv.split(/\r?\n/)[0]).toBe('set,method,em,jaccard,n');
     expect(csv).toContain('injected,random subspace');
     await app.shot('prop-probes-results');
-  });
+  }, 400_000);
 
   it('reuses the fit cached in IndexedDB after a reload', async () => {
     const p = app.page;
