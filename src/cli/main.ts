@@ -7,6 +7,7 @@ import { modelsCommand } from './models';
 import { finetuneCommand } from './finetune';
 import { marketEntryCommand } from './market-entry';
 import { probesCommand } from './probes';
+import { latentqaCommand } from './latentqa';
 
 const USAGE = `usage: latentlab <command> [flags]
   logits   --model DIR (--ids 1,2,3 | --text "...") --json
@@ -17,6 +18,7 @@ const USAGE = `usage: latentlab <command> [flags]
            writes a PEFT adapter to --out; --checkpoint resumes from FILE when it exists
   probes   --model DIR --set synth|paraphrase|injected [--n 20] [--seed 0] [--fit FILE] [--rank 50] --json   propositional probes
   market-entry [--gamma G] [--delta D] [--rho R] [--json]   multi-objective scaling laws and market entry
+  latentqa train|read|eval|steer --model DIR ... --json   LatentQA decoders (latentlab latentqa for flags)
   models   list | rm ID[@REVISION] | clear        Hub downloads in the cache folder [--cache-dir DIR]
 --model takes a folder, a .gguf file or a Hub id (owner/name[@revision]); with a Hub id also [--hub-url URL]
 [--token TOKEN (or HF_TOKEN)] [--revision REV] [--cache-dir DIR (default ~/.cache/latentlab)] [--quiet].
@@ -27,6 +29,7 @@ Output is JSON; the adapter in use is printed on stderr.`;
 async function run(words: string[], args: Record<string, string | boolean>): Promise<object> {
   const cmd = words.join(' ');
   if (words[0] === 'models') return modelsCommand(words[1] ?? '', words.slice(2), args);
+  if (words[0] === 'latentqa') return latentqaCommand(words.slice(1), args, await nodeGpu());
   if (cmd === 'market-entry') return marketEntryCommand(args, await nodeGpu());
   const engineCommands: Record<string, typeof logitsCommand> = {
     logits: logitsCommand,

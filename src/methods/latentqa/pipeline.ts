@@ -1,0 +1,32 @@
+// The pieces the CLI and the worker share: which dataset, the split, and the settings a trained decoder carries
+// (latentqa.json beside its PEFT files) so that reading and evaluation rebuild exactly what it was trained on.
+import { hubItems, parseJsonl, splitByControl, toyItems, toyKind, type StimulusMode } from './data';
+import type { LqaItem } from './types';
+
+export interface DecoderMeta {
+  method: 'latentqa';
+  /** 'toy' (toy-world persona chats), 'hub' (the built-in persona set) or the JSONL text's file name. */
+  data: string;
+  perControl: number;
+  stimulus: StimulusMode;
+  heldOut: number;
+  seed: number;
+  layer: number;
+  ack: string;
+  heldOutControls: string[];
+  trainControls: string[];
+  steps: number;
+  finalLoss: number;
+}
+
+/** The dataset named by `data`: 'toy', 'hub', or JSONL text (`jsonl`). */
+export function dataset(data: string, perControl: number, seed: number, stimulus: StimulusMode, jsonl?: string): LqaItem[] {
+  if (data === 'toy') return toyItems(perControl, seed, stimulus);
+  if (data === 'hub') return hubItems();
+  if (jsonl === undefined) throw new Error(`--data must be toy, hub or a .jsonl file; got ${data}`);
+  return parseJsonl(jsonl);
+}
+
+export function split(data: string, items: LqaItem[], heldOut: number, seed: number) {
+  return splitByControl(items, heldOut, seed, data === 'toy' ? toyKind : undefined);
+}
