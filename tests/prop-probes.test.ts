@@ -182,6 +182,12 @@ describe('data', () => {
         if (set === 'paraphrase') expect(text).toMatch(/The (job|home|food|animal) of/);
       }
     }
+    // The injected set is the SYNTH set's contexts with an injection after each.
+    const synth = makeSet('synth', 5, 3, enc);
+    makeSet('injected', 5, 3, enc).forEach((it, i) => {
+      expect(it.ids.slice(0, it.contextEnd)).toEqual(synth[i].ids);
+      expect(it.truth).toEqual(synth[i].truth);
+    });
   });
 });
 
@@ -307,7 +313,7 @@ const TOY = [process.env.PROP_PROBES_MODEL ?? '', ...['toy-s', 'toy-m'].map((m) 
 test.skipIf(!TOY)('shipped toy model: domain probes find values; table of EM / Jaccard', async () => {
   const l = await load(TOY!);
   try {
-    const args = { n: '8', seed: '0', rank: '4', objective: 'logprob', 'train-contexts': '60', 'localize-samples': '4', 'hessian-prompts': '1', quiet: true, fit: join(root, 'toy-fit.json') };
+    const args = { n: '8', seed: '0', rank: '8', objective: 'logprob', 'train-contexts': '60', 'localize-samples': '4', 'hessian-prompts': '1', quiet: true, fit: join(root, 'toy-fit.json') };
     const rows: Record<string, unknown>[] = [];
     for (const set of ['synth', 'paraphrase', 'injected']) rows.push({ set, ...((await probesCommand(l, { ...args, set })) as object) });
     console.log(`${TOY}\n| set | probes EM | Jaccard | prompting EM | random subspace EM | n |\n|---|---|---|---|---|---|\n` +
@@ -316,6 +322,15 @@ test.skipIf(!TOY)('shipped toy model: domain probes find values; table of EM / J
     // What a model that has not (yet) learned binding still supports: the values are where the tokens are.
     const acc = rows[0].domain_accuracy as Record<string, { values: number }>;
     for (const dom of ['occupation', 'city', 'food', 'animal']) expect(acc[dom].values).toBeGreaterThan(0.5);
+    // The issue's acceptance, once the model binds (its own answers are right on SYNTH): probes right on SYNTH, unmoved
+    // by the injection while prompting drops, and the random subspace far below the Hessian one.
+    const [synth, , injected] = rows as { em: number; prompting_em: number; random_subspace_em: number }[];
+    if (synth.prompting_em >= 0.8) {
+      expect(synth.em).toBeGreaterThanOrEqual(0.9);
+      expect(Math.abs(injected.em - synth.em)).toBeLessThanOrEqual(0.1);
+      expect(injected.prompting_em).toBeLessThan(synth.prompting_em);
+      expect(synth.random_subspace_em).toBeLessThan(synth.em - 0.4);
+    } else console.log(`binding not formed in ${TOY} (prompting EM ${synth.prompting_em} on SYNTH): acceptance checks not applicable`);
   } finally {
     l.model.dispose();
   }

@@ -79,7 +79,9 @@ export function buildItem(ctx: BindingContext, enc: PieceEncoder, inject: { name
 
 /** `n` items of one evaluation set, seeded. */
 export function makeSet(set: ProbeSet, n: number, seed: number, enc: PieceEncoder, opts: ItemOptions = {}): ProbeItem[] {
-  const rng = new Rng(mixSeed(seed, `prop-probes/${set}`));
+  // The injected set is the SYNTH set (same seed, same contexts) with an injection appended to each context.
+  const rng = new Rng(mixSeed(seed, `prop-probes/${set === 'injected' ? 'synth' : set}`));
+  const injRng = new Rng(mixSeed(seed, 'prop-probes/injection'));
   const out: ProbeItem[] = [];
   for (let i = 0; i < n; i++) {
     const k = rng.int(opts.minEntities ?? 2, opts.maxEntities ?? 3);
@@ -87,9 +89,9 @@ export function makeSet(set: ProbeSet, n: number, seed: number, enc: PieceEncode
     const ctx = bindingContext(rng, k, nd, set === 'paraphrase' ? 'held-out' : rng.pick(TRAIN_STYLES));
     let inject: { name: string; domain: Domain; value: string } | null = null;
     if (set === 'injected') {
-      const e = rng.pick(ctx.entities);
-      const d = rng.pick(ctx.domains);
-      const value = rng.pick(VALUES[d].filter((v) => !ctx.entities.some((x) => x.attrs[d] === v)));
+      const e = injRng.pick(ctx.entities);
+      const d = injRng.pick(ctx.domains);
+      const value = injRng.pick(VALUES[d].filter((v) => !ctx.entities.some((x) => x.attrs[d] === v)));
       inject = { name: e.name, domain: d, value };
     }
     out.push(buildItem(ctx, enc, inject));

@@ -109,7 +109,8 @@ export function tuneThreshold(best: { score: number; pred: string; truth: string
   return bestT;
 }
 
-const OFFSETS = [-1, 0, 1, 2];
+// A token before the value cannot carry it (causal attention), so the candidates start at the value's own token.
+const OFFSETS = [0, 1, 2];
 
 /**
  * Which token carries a domain's value: patch resid_pre at `layer` from a context where one entity's value differs,
