@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HookSpec } from '../../src/engine/hooks';
 import { openApp, type App } from './harness/app';
-import { shownTop, waitForAnalysis } from './harness/page';
+import { shownTokenIds, shownTop, waitForAnalysis } from './harness/page';
 import { nodeReference, type NodeRef } from './harness/reference';
 import { TINY_VOCAB, writeTinyChatModel } from './harness/tiny-model';
 
@@ -245,6 +245,8 @@ describe('run history', () => {
     await expect.poll(kinds).toEqual(all);
     await page.locator('[data-testid="run"][data-kind="lens"]').getByTestId('run-open').click();
     expect(await page.getByTestId('opened-run').textContent()).toContain('cat lens');
+    expect(await page.getByTestId('prompt').inputValue()).toBe(prompt);
+    await expect.poll(() => shownTokenIds(page)).toEqual(ids);
     const lastCell = page.locator(`[data-testid="lens-cell"][data-row="${L}"][data-pos="${ids.length - 1}"]`);
     const { logits } = await ref.model.forward(ids, { logits: 'last' });
     expect(Number(await lastCell.getAttribute('data-id'))).toBe(argmax(logits!));

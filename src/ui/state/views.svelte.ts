@@ -1,7 +1,7 @@
 // State of the Explore views beyond the token table: logit lens, attention, activation patching, steering,
 // and the run history. Every computation is a worker call; every finished run is saved to IndexedDB.
 import { callback, type LogitLensResult, type PatchingProgress, type PatchingResult, type TopToken } from '../../workers/client';
-import { explore, tokensOf, type ShownToken } from './explore.svelte';
+import { explore, scheduleAnalyze, tokensOf, type ShownToken } from './explore.svelte';
 import { engine, lab, message } from './lab.svelte';
 import { deleteRun, importRuns, listRuns, renameRun, saveRun, type RunKind, type RunRecord } from './runs';
 import { parseVectorFile } from './vector-file';
@@ -75,9 +75,11 @@ export function reopen(r: RunRecord): void {
       break;
     }
     case 'lens':
+      sharedPrompt(i);
       lens.run = r.result as LensRun;
       break;
     case 'attention':
+      sharedPrompt(i);
       attention.run = r.result as AttentionRun;
       attention.selected = null;
       break;
@@ -93,6 +95,16 @@ export function reopen(r: RunRecord): void {
   }
   opened[r.kind] = label(r);
   views.tab = r.kind;
+}
+
+/** The shared prompt box shows the run's input again (its token strip and next-token table are recomputed). */
+function sharedPrompt(i: Record<string, unknown>): void {
+  if (typeof i.prompt !== 'string') return;
+  explore.prompt = i.prompt;
+  if (i.mode === 'text' || (i.mode === 'ids' && lab.model)) explore.mode = i.mode;
+  if (!lab.model?.hasTokenizer) explore.mode = 'ids';
+  explore.chat = !!i.chat && !!lab.model?.hasChatTemplate;
+  scheduleAnalyze(0);
 }
 
 // ---------------------------------------------------------------- logit lens
