@@ -29,12 +29,10 @@ export async function refreshRuns(): Promise<void> {
   }
 }
 
-const stamp = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
-
 async function record(kind: RunKind, title: string, inputs: Record<string, unknown>, result: unknown): Promise<void> {
   try {
     // $state proxies cannot be cloned into IndexedDB: store plain snapshots.
-    await saveRun({ kind, name: `${kind}: ${title} (${stamp()})`, model: lab.model?.label ?? '', inputs: $state.snapshot(inputs), result: $state.snapshot(result) });
+    await saveRun({ kind, name: `${kind}: ${title}`, model: lab.model?.label ?? '', inputs: $state.snapshot(inputs), result: $state.snapshot(result) });
     await refreshRuns();
   } catch (e) {
     views.runsError = `could not save the run: ${message(e)}`;
