@@ -169,6 +169,11 @@ describe('activation patching', () => {
     const head = heads.find((v) => v.row === 0 && v.col === 1)!.value!;
     expect(head).toBeCloseTo(((await metric(x, [{ name: z, op: 'replace', value: zAct, heads: [1] }])) - mx) / (mc - mx), 3);
     expect(await page.getByTestId('patch-metrics').textContent()).toContain(`clean ${mc.toFixed(3)}`);
+    // The heatmap downloads as a PNG of its canvas.
+    const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('patch-resid').getByRole('button', { name: 'PNG' }).click()]);
+    const bytes = readFileSync((await png.path())!);
+    expect(Array.from(bytes.subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+    expect(bytes.readUInt32BE(16)).toBe(await page.getByTestId('patch-resid').locator('canvas').evaluate((c: HTMLCanvasElement) => c.width));
     await app.shot('views-patching');
   });
 
