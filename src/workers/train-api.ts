@@ -24,6 +24,7 @@ import type {
 } from './api-train';
 import { CheckpointDb, checkpointKey, type StoredRun } from './checkpoint-db';
 import type { Lock } from './lock';
+import { modelKeyOf } from './model-key';
 
 export interface TrainEntry {
   info: LoadedModel;
@@ -58,14 +59,6 @@ interface LiveRun {
   want: 'pause' | 'cancel' | null;
   loop: Promise<void> | null;
   onProgress?: (p: FinetuneProgress) => void;
-}
-
-/** The model's identity across reloads: how it was loaded, not the worker's id for it. */
-export function modelKeyOf(info: LoadedModel): string {
-  const o = info.origin;
-  if (o?.kind === 'hub') return `hub:${o.repo}@${o.revision}`;
-  if (o?.kind === 'url') return o.baseUrl;
-  return `file:${info.label}`;
 }
 
 const fingerprint = (info: LoadedModel) => {

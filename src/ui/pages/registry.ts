@@ -23,6 +23,12 @@ export const PAGES: PageEntry[] = [
     load: () => import('./Explore.svelte'),
   },
   {
+    id: 'train',
+    title: 'Train',
+    blurb: 'LoRA fine-tuning in the browser: loss chart, pause / resume / cancel, checkpoints in IndexedDB, PEFT export and import',
+    load: () => import('./Train.svelte'),
+  },
+  {
     id: 'market-entry',
     title: 'Market entry',
     blurb: 'Multi-objective scaling laws and market entry: ridge-regression loss curves, entry thresholds, Monte Carlo check',
