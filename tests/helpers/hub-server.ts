@@ -21,12 +21,15 @@ export interface FakeHub {
   requests: HubRequest[];
   /** The next GET of `path` sends `bytes` bytes and then drops the connection. */
   dropOnce(path: string, bytes: number): void;
+  /** The next GET of `path` sends `bytes` bytes and then holds the connection open, sending nothing more, until the client gives up. */
+  stallOnce(path: string, bytes: number): void;
   close(): Promise<void>;
 }
 
 export async function serveHub(repos: Record<string, HubRepo>): Promise<FakeHub> {
   const requests: HubRequest[] = [];
   const drops = new Map<string, number>();
+  const stalls = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const range = req.headers.range ?? null;
@@ -68,6 +71,12 @@ export async function serveHub(repos: Record<string, HubRepo>): Promise<FakeHub>
     if (r) headers['content-range'] = `bytes ${start}-${file.length - 1}/${file.length}`;
     res.writeHead(r ? 206 : 200, headers);
     if (req.method === 'HEAD') return void res.end();
+    const stall = stalls.get(path);
+    if (stall !== undefined) {
+      stalls.delete(path);
+      res.write(body.subarray(0, stall));
+      return;
+    }
     const drop = drops.get(path);
     if (drop !== undefined) {
       drops.delete(path);
@@ -82,6 +91,7 @@ export async function serveHub(repos: Record<string, HubRepo>): Promise<FakeHub>
     url: `http://127.0.0.1:${port}`,
     requests,
     dropOnce: (path, bytes) => void drops.set(path, bytes),
+    stallOnce: (path, bytes) => void stalls.set(path, bytes),
     close: () =>
       new Promise((ok) => {
         server.closeAllConnections();

@@ -1,5 +1,5 @@
 // App-wide state: the engine worker, the adapter it found, the catalog and the loaded model.
-import { createEngineClient, type AdapterInfo, type EngineClient, type LoadedModel, type ModelSource } from '../../workers/client';
+import { callback, createEngineClient, type AdapterInfo, type DownloadProgress, type EngineClient, type LoadedModel, type LoadModelOptions, type ModelSource } from '../../workers/client';
 import { baseUrlFrom, loadCatalog, pickDefault, type CatalogEntry } from './catalog';
 
 export type Unsupported = { reason: 'insecure' | 'no-api' | 'no-adapter'; detail: string };
@@ -48,12 +48,12 @@ export async function start(): Promise<void> {
 }
 
 /** Loads a model and makes it current (the previous one is freed); false when it failed (lab.error says why). */
-export async function loadModel(source: ModelSource): Promise<boolean> {
+export async function loadModel(source: ModelSource, opts: LoadModelOptions = {}, onProgress?: (p: DownloadProgress) => void): Promise<boolean> {
   const c = engine();
-  lab.loading = source.label ?? (source.kind === 'url' ? source.baseUrl : 'model');
+  lab.loading = source.label ?? (source.kind === 'url' ? source.baseUrl : source.kind === 'hub' ? source.repo : 'model');
   lab.error = '';
   try {
-    const next = await c.loadModel(source);
+    const next = await c.loadModel(source, opts, onProgress ? callback(onProgress) : undefined);
     const prev = lab.model;
     lab.model = next;
     if (prev) await c.dispose(prev.id);
