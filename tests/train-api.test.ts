@@ -197,6 +197,26 @@ describe('a training run in the worker', () => {
     await expect(api.loadAdapter(model.id, { 'adapter_config.json': '{"peft_type":"PREFIX_TUNING"}' })).rejects.toThrow(/only LORA/);
   });
 
+  it('unloading the model pauses its run into a checkpoint and closes it; the checkpoint resumes on the model loaded again', async () => {
+    const api4 = newApi('train-c');
+    const m = await api4.loadModel({ kind: 'local', label: 'tiny', files: blobs() });
+    const events: FinetuneProgress[] = [];
+    let runId = '';
+    const stepped = new Promise<void>((ok) => {
+      void api4.startFinetune(m.id, REQ, (p) => (events.push(p), p.step === 2 && ok())).then((id) => (runId = id));
+    });
+    await stepped;
+    await api4.dispose(m.id);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events.at(-1)!.state).toBe('closed');
+    const [rec] = await api4.listCheckpoints();
+    expect(rec).toMatchObject({ runId, status: 'paused' });
+    expect(rec.step).toBe(events.at(-1)!.step);
+    const again = await api4.loadModel({ kind: 'local', label: 'tiny', files: blobs() });
+    await api4.resumeFromCheckpoint(again.id, rec.key);
+    expect((await until(api4, runId, ['done'])).losses).toEqual(reference.losses);
+  });
+
   it('rejects bad requests with messages that say what is wrong', async () => {
     await expect(api.startFinetune(model.id, { ...REQ, steps: 0 })).rejects.toThrow(/steps must be a positive integer/);
     await expect(api.startFinetune(model.id, { ...REQ, ids: [1, 99] })).rejects.toThrow(/token id 99 is outside the vocabulary/);

@@ -59,7 +59,8 @@ export interface FinetuneRequest {
   checkpointEvery?: number;
 }
 
-export type FinetuneState = 'running' | 'paused' | 'done' | 'cancelled' | 'error';
+/** 'closed': its model was unloaded; the run was paused and checkpointed first, and resumes from the checkpoint. */
+export type FinetuneState = 'running' | 'paused' | 'done' | 'cancelled' | 'error' | 'closed';
 
 export interface FinetuneProgress {
   runId: string;

@@ -373,6 +373,10 @@ export function createTrainApi(ctx: TrainContext): {
           r.want = 'pause';
           await r.loop;
         }
+        if (r.state === 'paused') {
+          r.state = 'closed';
+          emit(r);
+        }
         free(r);
       }
       for (const [id, a] of [...adapters].filter(([, x]) => x.info.modelId === modelId)) {

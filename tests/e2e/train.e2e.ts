@@ -65,8 +65,11 @@ describe('Train page', () => {
 
   it('a reload mid-run offers the last checkpoint; resuming continues from it to the end and the loss falls', async () => {
     const page = app.page;
+    // Reloaded on another page: the app says where to resume; the Train page offers the checkpoint.
+    await page.evaluate(() => (location.hash = '#/explore'));
     await page.reload();
     await page.getByTestId('model-status').filter({ hasText: 'e2e-tiny' }).waitFor({ timeout: 60_000 });
+    await page.getByTestId('train-offer').getByRole('link').click();
     const banner = page.getByTestId('resume-banner');
     await banner.waitFor({ timeout: 30_000 });
     const text = (await banner.textContent()) ?? '';
@@ -84,6 +87,7 @@ describe('Train page', () => {
     expect(c.last).toBeLessThan(0.3 * c.first);
     await expect.poll(() => page.locator('[data-testid="checkpoints"] tr[data-status="done"][data-step="80"]').count()).toBe(1);
     expect(await page.getByTestId('resume-banner').count()).toBe(0);
+    expect(await page.getByTestId('train-offer').count()).toBe(0);
     await app.shot('train-done');
   });
 

@@ -79,6 +79,7 @@ function onProgress(p: FinetuneProgress): void {
     train.losses.length = p.step;
   }
   Object.assign(r, { state: p.state, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec, checkpointStep: p.checkpointStep, error: p.error ?? '' });
+  if (['cancelled', 'error', 'closed'].includes(p.state) && train.adapter === p.runId) train.adapter = '';
   if (p.state !== 'running') void refreshCheckpoints();
 }
 
