@@ -7,7 +7,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../../src/engine/safetensors';
 import { openApp, type App } from './harness/app';
-import { writeTinyChatModel } from './harness/tiny-model';
+import { shownTop, waitForAnalysis } from './harness/page';
+import { TINY_VOCAB, writeTinyChatModel } from './harness/tiny-model';
 
 let app: App;
 let dir: string;
@@ -119,6 +120,19 @@ describe('Train page', () => {
     await expect.poll(() => page.getByTestId('adapter-select').inputValue()).toBe('a1');
     await page.getByTestId('compare-generate').click();
     await expect.poll(async () => (await page.getByTestId('compare-tuned').textContent()) === tuned && !(await page.getByTestId('compare-generate').isDisabled())).toBe(true);
+
+    // The loaded adapter in Explore: the memorised next word leads the table; without it, it does not.
+    await page.getByTestId('use-in-explore').click();
+    await page.evaluate(() => (location.hash = '#/explore'));
+    await page.getByTestId('explore-adapter').waitFor();
+    await page.getByTestId('prompt').fill('the cat');
+    const ids = [1, TINY_VOCAB.indexOf('the'), TINY_VOCAB.indexOf('cat')];
+    await waitForAnalysis(page, ids);
+    const withAdapter = await shownTop(page);
+    expect(withAdapter[0].text).toBe(' sat');
+    expect(withAdapter[0].prob).toBeGreaterThan(0.5);
+    await page.getByTestId('explore-adapter').getByRole('button', { name: 'remove' }).click();
+    await expect.poll(async () => (await shownTop(page))[0]?.prob ?? 1).toBeLessThan(0.5);
     expect(app.errors).toEqual([]);
   });
 });

@@ -22,7 +22,12 @@ export const explore = $state({
   maxNewTokens: 24,
   generating: false,
   generated: [] as ShownToken[],
+  /** A LoRA adapter applied to the Tokens view's forward and to generate (set from the Train page): its id, model id and label. */
+  adapter: null as { id: string; modelId: string; label: string } | null,
 });
+
+/** The adapter's id when it belongs to the model in use. */
+const adapterFor = (modelId: string) => (explore.adapter?.modelId === modelId ? explore.adapter.id : undefined);
 
 let seq = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -64,13 +69,13 @@ export async function analyze(): Promise<void> {
     const r = await engine().forward(
       model.id,
       tokens.map((t) => t.id),
-      { top: 5 },
+      { top: 5, adapter: adapterFor(model.id) },
     );
     if (mine !== seq) return;
     explore.tokens = tokens;
     explore.top = r.top;
     explore.forwardMs = r.ms;
-    explore.shownFor = `${model.id}:${explore.mode}:${explore.chat}:${explore.prompt}`;
+    explore.shownFor = `${model.id}:${explore.mode}:${explore.chat}:${explore.prompt}:${adapterFor(model.id) ?? ''}`;
     explore.error = '';
   } catch (e) {
     if (mine !== seq) return;
@@ -118,7 +123,7 @@ export async function generate(): Promise<void> {
     await engine().generate(
       model.id,
       tokens.map((t) => t.id),
-      { maxNewTokens: explore.maxNewTokens, temperature: 0 },
+      { maxNewTokens: explore.maxNewTokens, temperature: 0, adapter: adapterFor(model.id) },
       callback((t: { id: number; text: string }) => {
         explore.generated.push({ id: t.id, text: t.text });
       }),

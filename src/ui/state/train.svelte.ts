@@ -3,7 +3,7 @@
 // comparison of greedy continuations.
 import { callback, type FinetuneProgress, type FinetuneRequest, type LoadedAdapter, type ModelSource, type TrainCheckpointInfo } from '../../workers/client';
 import { modelKeyOf } from '../../workers/model-key';
-import { parseIds } from './explore.svelte';
+import { explore, parseIds } from './explore.svelte';
 import { engine, lab, loadModel, message } from './lab.svelte';
 
 /** PEFT's usual LoRA targets for an architecture: every linear layer of the blocks. */
@@ -79,7 +79,10 @@ function onProgress(p: FinetuneProgress): void {
     train.losses.length = p.step;
   }
   Object.assign(r, { state: p.state, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec, checkpointStep: p.checkpointStep, error: p.error ?? '' });
-  if (['cancelled', 'error', 'closed'].includes(p.state) && train.adapter === p.runId) train.adapter = '';
+  if (['cancelled', 'error', 'closed'].includes(p.state)) {
+    if (train.adapter === p.runId) train.adapter = '';
+    if (explore.adapter?.id === p.runId) explore.adapter = null;
+  }
   if (p.state !== 'running') void refreshCheckpoints();
 }
 
@@ -245,3 +248,11 @@ export const compare = () =>
     const tuned = await show(await engine().generate(m.id, ids, { ...opts, adapter: train.adapter }));
     train.compare = { base, tuned, adapter: train.adapter };
   });
+
+/** Apply the chosen adapter to Explore's next-token table and generation. */
+export function useInExplore(): void {
+  const m = lab.model;
+  if (!m || !train.adapter) return;
+  const loaded = train.adapters.find((a) => a.id === train.adapter);
+  explore.adapter = { id: train.adapter, modelId: m.id, label: loaded ? loaded.label : `training run ${train.adapter}` };
+}
