@@ -78,6 +78,8 @@ function onProgress(p: FinetuneProgress): void {
     train.losses[p.step - 1] = p.loss;
     train.losses.length = p.step;
   }
+  // Step events come on the callback's own port: one may arrive after the pause/cancel answer; it must not undo it.
+  if (p.state === 'running' && r.state !== 'running' && p.step === r.step) return;
   Object.assign(r, { state: p.state, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec, checkpointStep: p.checkpointStep, error: p.error ?? '' });
   if (['cancelled', 'error', 'closed'].includes(p.state)) {
     if (train.adapter === p.runId) train.adapter = '';
