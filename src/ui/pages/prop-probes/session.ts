@@ -70,3 +70,15 @@ export async function cachedFit(key: string): Promise<PropProbeFit | null> {
 export async function storeFit(key: string, fit: PropProbeFit): Promise<void> {
   await (await open()).put('fits', fitToJson(fit), key);
 }
+
+/** Save text as a file (export buttons). */
+export function download(name: string, text: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
