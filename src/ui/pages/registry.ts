@@ -32,7 +32,7 @@ export const PAGES: PageEntry[] = [
     id: 'market-entry',
     title: 'Market entry',
     blurb: 'Multi-objective scaling laws and market entry: ridge-regression loss curves, entry thresholds, Monte Carlo check',
-    // Takes `gpu` as a Gpu when given one; with the engine client it opens its own WebGPU device for the Monte Carlo.
+    // Runs in its own worker (src/workers/market-entry-client.ts), which opens a WebGPU device for the Monte Carlo.
     load: () => import('./MarketEntry.svelte'),
   },
   {

@@ -1,7 +1,6 @@
 // The page's charts, built from one MarketAnalysis: curves, fitted local slopes, and the theorems' slopes beside them.
 
-import type { MarketAnalysis } from '../../../methods/market-entry/analysis';
-import { nu } from '../../../methods/market-entry/model';
+import type { MarketAnalysis } from '../../../workers/market-entry-client';
 import { align, COLORS, guide, hline, marks, type ChartSpec } from './chart-spec';
 
 const bandsOf = (ws: ({ lo: number; hi: number } | null)[]) =>
@@ -39,9 +38,9 @@ export function lossChart(a: MarketAnalysis): ChartSpec {
   };
 }
 
-export function exponentChart(a: MarketAnalysis): ChartSpec {
+/** `v` is ν for the analysis' γ, δ (the worker's MarketResult.nu). */
+export function exponentChart(a: MarketAnalysis, v: number): ChartSpec {
   const inc = a.incumbent;
-  const v = nu(a.market.params.gamma, a.market.params.delta);
   const x = inc.log10N.map((e) => 10 ** e);
   const centres = inc.windows.map((w, i) => ({ x: w ? 10 ** ((w.lo + w.hi) / 2) : NaN, y: inc.exponents[i] }));
   return {

@@ -1,14 +1,13 @@
 // The page's one-paragraph reading of the result, written from the computed numbers.
 
-import type { MarketAnalysis } from '../../../methods/market-entry/analysis';
-import { nu } from '../../../methods/market-entry/model';
+import type { MarketAnalysis } from '../../../workers/market-entry-client';
 
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toPrecision(d) : String(x));
 const e = (x: number) => (Number.isFinite(x) ? x.toExponential(1).replace('e+', 'e') : String(x));
 
-export function reading(a: MarketAnalysis): string {
+/** `v` is ν = min(2(1+γ), δ+γ) for the analysis' γ, δ (the worker's MarketResult.nu). */
+export function reading(a: MarketAnalysis, v: number): string {
   const p = a.market.params;
-  const v = nu(p.gamma, p.delta);
   const [l1, l2, l3] = a.incumbent.exponents;
   const [s1, s2, s3] = a.entry.slopes;
   const h = a.headline;

@@ -1,8 +1,7 @@
 // Every table the page shows or plots, as rows of plain values, and their export as CSV (papaparse) or JSON.
 
 import Papa from 'papaparse';
-import type { MarketAnalysis } from '../../../methods/market-entry/analysis';
-import type { ValidationRow } from '../../../methods/market-entry/validation';
+import type { MarketAnalysis, ValidationRow } from '../../../workers/market-entry-client';
 
 export type Row = Record<string, number | string | null>;
 
