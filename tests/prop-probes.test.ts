@@ -313,11 +313,12 @@ const TOY = [process.env.PROP_PROBES_MODEL ?? '', ...['toy-s', 'toy-m'].map((m) 
 test.skipIf(!TOY)('shipped toy model: domain probes find values; table of EM / Jaccard', async () => {
   const l = await load(TOY!);
   try {
-    const args = { n: '8', seed: '0', rank: '8', objective: 'logprob', 'train-contexts': '60', 'localize-samples': '4', 'hessian-prompts': '1', quiet: true, fit: join(root, 'toy-fit.json') };
+    const args = { n: '6', seed: '0', rank: '8', objective: 'logprob', 'train-contexts': '50', 'localize-samples': '4', 'hessian-prompts': '1', quiet: true, fit: join(root, 'toy-fit.json') };
     const rows: Record<string, unknown>[] = [];
     for (const set of ['synth', 'paraphrase', 'injected']) rows.push({ set, ...((await probesCommand(l, { ...args, set })) as object) });
-    console.log(`${TOY}\n| set | probes EM | Jaccard | prompting EM | random subspace EM | n |\n|---|---|---|---|---|---|\n` +
-      rows.map((r) => `| ${r.set} | ${r.em} | ${(r.jaccard as number).toFixed(2)} | ${r.prompting_em} | ${r.random_subspace_em} | ${r.n} |`).join('\n'));
+    const f = (x: unknown) => (x as number).toFixed(2);
+    console.log(`${TOY}\n| set | probes EM / Jaccard | prompting EM / Jaccard | random subspace EM / Jaccard | n |\n|---|---|---|---|---|\n` +
+      rows.map((r) => `| ${r.set} | ${f(r.em)} / ${f(r.jaccard)} | ${f(r.prompting_em)} / ${f(r.prompting_jaccard)} | ${f(r.random_subspace_em)} / ${f(r.random_subspace_jaccard)} | ${r.n} |`).join('\n'));
     console.log(JSON.stringify(rows[0].domain_accuracy));
     // What a model that has not (yet) learned binding still supports: the values are where the tokens are.
     const acc = rows[0].domain_accuracy as Record<string, { values: number }>;
