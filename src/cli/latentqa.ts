@@ -27,7 +27,8 @@ const USAGE = `usage: latentlab latentqa <train|read|steer|eval> --model DIR [fl
         [--steps 200] [--lr 1e-3] [--rank 16] [--alpha 32] [--batch-size 4] [--seed 0] --out DIR
   read  --decoder DIR --system "..." --user "..." --question "..." [--max-new-tokens 24]
   eval  --decoder DIR [--n 100] [--seed 0] [--rows]
-  steer --decoder DIR (--persona ID | --qa FILE.json) [--steps 30] [--lr 1e-3] [--rank 8] [--generations 8] [--out DIR]`;
+  steer --decoder DIR (--persona ID | --qa FILE.json [--words w1,w2]) [--steps 30] [--lr 1e-3] [--rank 8]
+        [--stimuli 'u1|u2'] (trained on) [--prompts 'u1|u2'] (generated from) [--generations 8] [--out DIR]`;
 
 export async function latentqaCommand(words: string[], args: Args, gpu: Gpu): Promise<object> {
   const sub = words[0] ?? '';
@@ -159,20 +160,23 @@ async function steerQA(args: Args): Promise<{ qa: QA[]; words: string[]; label: 
   return { qa, words: [p.marker, ...p.topics], label: p.id };
 }
 
-const STIMULI = ['Hello !', 'How are you ?', 'What should I do today ?', 'Can you help me ?', 'Tell me something .', 'What do you like ?', 'Tell me about Rome .', 'What is 2 plus 3 ?'];
+// Steering trains on STIMULI and is judged on PROMPTS: disjoint user turns (toy-world wording).
+const STIMULI = ['Hello !', 'How are you ?', 'What should I do today ?', 'Tell me about Rome .', 'What is 2 plus 3 ?'];
+const PROMPTS = ['Can you help me ?', 'Tell me something .', 'What do you like ?', 'Tell me about Osaka .', 'What is 6 plus 1 ?', 'Tell me about Madrid .', 'What is 4 plus 4 ?', 'Tell me about Lyon .'];
 
 async function steer(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
   const { lora: dec, meta } = await decoder(l, args);
   const { qa, words, label } = await steerQA(args);
   const stimuli = (typeof args.stimuli === 'string' ? args.stimuli.split('|') : STIMULI).map((u): Message[] => [{ role: 'user', content: u }]);
+  const prompts = typeof args.prompts === 'string' ? args.prompts.split('|') : PROMPTS;
   const fmt = decoderFormat(codec, meta.ack);
   const run = new SteerRun(l.model, dec, codec, fmt, stimuli, qa, steerSettings(l.model, meta.layer, {
     rank: num(args, 'rank', 8), alpha: num(args, 'alpha', 2 * num(args, 'rank', 8)), lr: num(args, 'lr', 1e-3), seed: num(args, 'seed', 0), qaPerStep: num(args, 'qa-per-step', 4),
   }));
   const gen = async (lora: LoraAdapter | null) => {
     const out: string[] = [];
-    for (const s of stimuli.slice(0, num(args, 'generations', 8))) {
-      const ids = codec.encode(codec.render(s, true));
+    for (const u of prompts.slice(0, num(args, 'generations', 8))) {
+      const ids = codec.encode(codec.render([{ role: 'user', content: u }], true));
       out.push(codec.decode(await l.model.generate(ids, { maxNewTokens: num(args, 'max-new-tokens', 16), stop: codec.stop, lora })));
     }
     return out;
@@ -197,7 +201,7 @@ async function steer(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
     }
     return {
       behaviour: label, steps, decoder_loss_before: lossBefore, decoder_loss_after: lossAfter, losses,
-      trait_words: words, trait_rate_before: wordRate(before, words), trait_rate_after: wordRate(after, words), before, after,
+      stimuli: stimuli.map((m) => m[0].content), prompts: prompts.slice(0, num(args, 'generations', 8)), trait_words: words, trait_rate_before: wordRate(before, words), trait_rate_after: wordRate(after, words), before, after,
     };
   } finally {
     run.dispose();
