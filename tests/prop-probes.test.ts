@@ -337,13 +337,14 @@ test.skipIf(!TOY)('shipped toy model: domain probes find values; table of EM / J
   }
 }, 300_000);
 
-test('page path: the worker API gives the same gradients as lossGradients, and drives fit and decode', async () => {
+test('page path: the engine worker API runs the method (fit, cache, cancel, decode, evaluate) as the pipeline does', async () => {
   const dir = tinyQwenWithTokenizer();
   const { createEngineApi } = await import('../src/workers/engine-api');
-  const { memoEncoder, workerBackend, canonical } = await import('../src/ui/pages/prop-probes/session');
-  const { fitPropProbes, readItem, decodeActs } = await import('../src/methods/prop-probes/pipeline');
+  const { canonical } = await import('../src/workers/prop-probes-api');
+  const { fitPropProbes, evaluateSet, readItem, decodeActs } = await import('../src/methods/prop-probes/pipeline');
   const { encodePieces, pieces } = await import('../src/methods/prop-probes/data');
   const { modelBackend } = await import('../src/methods/prop-probes/backend');
+  const { encoderFor } = await import('../src/methods/prop-probes/encoder');
   const api = createEngineApi(() => nodeGpu());
   const blob = (f: string) => new Blob([readFileSync(join(dir, f))]);
   const info = await api.loadModel({ kind: 'local', label: 'tiny-qwen2', files: Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => [f, blob(f)])) });
@@ -361,21 +362,63 @@ test('page path: the worker API gives the same gradients as lossGradients, and d
     expect(Array.from(w.cache['blocks.1.hook_resid_pre.grad'])).toEqual(Array.from(m.cache['blocks.1.hook_resid_pre.grad']));
     expect(m.cache['blocks.1.hook_resid_pre.grad'].some((x) => x !== 0)).toBe(true);
 
-    const enc = await memoEncoder(api, info.id, info.config.bosTokenId);
+    // The fit in the worker, and the same fit run directly on the method: the same probes and binding form.
+    const settings = { probeLayer: 1, bindingLayer: 1, k: 3, trainContexts: 10, hessianPrompts: 1, estimator: 'auto' as const };
+    expect(await api.probesCached(info.id, settings)).toBe(null);
+    const stages = new Set<string>();
+    const fitted = await api.probesFit(info.id, settings, {}, (s) => void stages.add(s));
+    expect(fitted.from).toBe('fitted now');
+    expect([...stages]).toEqual(['localising values', 'reading training contexts', 'binding subspace (gradient passes)']);
+    const f = fitted.fit;
+    expect(f.key).toBe('tiny-qwen2|probe1|bind1|k3');
+    expect(f.form.k).toBe(3);
+    const enc = encoderFor(direct.tokenizer!);
     expect(enc.spacing).toBe('words'); // the toy-world tokenizer is recognised
-    const b = workerBackend(api, info.id, info.config.hidden, info.config.nLayers);
-    const fit = await fitPropProbes(b, enc, 'tiny', { k: 3, trainContexts: 10, localizeSamples: 2, hessianPrompts: 1 });
-    expect(fit.form.k).toBe(3);
+    const b = modelBackend(direct.model);
+    const ref = await fitPropProbes(b, enc, 'tiny-qwen2', { ...settings, seed: 0 });
+    expect(f.form.spectrum).toEqual(ref.form.spectrum);
+    expect(f.form.passes).toBe(ref.form.passes);
+    expect(f.probes).toEqual(ref.probes.map((p) => ({ domain: p.domain, offset: p.offset, threshold: p.threshold, values: p.values })));
+    // Plain data: it survives structured cloning as it is.
+    expect(structuredClone(f)).toEqual(f);
+
+    // The cache: the same settings find the fit; a forced refit can be cancelled.
+    expect(await api.probesCached(info.id, settings)).toEqual(f);
+    expect(await api.probesFit(info.id, settings)).toEqual({ fit: f, from: 'IndexedDB cache' });
+    const refit = api.probesFit(info.id, settings, { force: true });
+    await api.probesCancel(info.id);
+    await expect(refit).rejects.toThrow(/cancelled/);
+
+    // Typed text: canonical pieces, decoded with the fit, as the pipeline decodes them.
     const ps = pieces(canonical('Greg is a nurse. Laura lives in Rome.'), enc.spacing, true);
     expect(ps.map((p) => p.trim())).toEqual(['Greg', 'is', 'a', 'nurse', '.', 'Laura', 'lives', 'in', 'Rome', '.']);
     const c = encodePieces(enc, ps, enc.prefix.length);
     const item = { ids: [...enc.prefix, ...c.ids], contextStart: 1, contextEnd: 1 + c.ids.length };
-    const { probeActs, bindActs } = await readItem(b, fit, item.ids);
-    const dec = decodeActs(fit, item, probeActs, bindActs);
-    expect(dec.affinity.length).toBe(dec.attrs.length);
-    for (const p of dec.props) expect(dec.names.map((n) => n.value)).toContain(p.name);
+    const acts = await readItem(b, ref, item.ids);
+    const dec = decodeActs(ref, item, acts.probeActs, acts.bindActs);
+    const read = await api.probesRead(info.id, f.key, { text: 'Greg is a nurse. Laura lives in Rome.' });
+    expect(read.tokens.map((t) => t.text)).toEqual(['<s>', ...c.tokens]);
+    expect(read.decoded).toEqual(dec);
+    expect(read.decoded.affinity.length).toBe(read.decoded.attrs.length);
+    for (const p of read.decoded.props) expect(read.decoded.names.map((n) => n.value)).toContain(p.name);
+    expect(read.answers.length).toBe(new Set(dec.names.map((n) => n.value)).size * new Set(dec.attrs.map((a) => a.domain)).size);
+    expect(read.truth).toBe(null);
+    await expect(api.probesRead(info.id, f.key, { text: '' })).rejects.toThrow(/type a context first/);
+    await expect(api.probesRead(info.id, 'nope', { text: 'Greg' })).rejects.toThrow(/no propositional-probes fit/);
+
+    // A generated item: its questions are asked and its truth comes back.
+    const it = await api.probesMakeContext(info.id, 'synth', 7);
+    const onItem = await api.probesRead(info.id, f.key, it);
+    expect(onItem.truth).toEqual(it.truth);
+    expect(onItem.answers.map((a) => [a.name, a.domain])).toEqual(it.questions.map((q) => [q.name, q.domain]));
+
+    // Evaluation: the same report as evaluateSet on the method.
+    const { makeSet } = await import('../src/methods/prop-probes/data');
+    const rep = await api.probesEvaluate(info.id, f.key, 'injected', 2, 1);
+    expect(rep).toEqual(await evaluateSet(b, enc, ref, makeSet('injected', 2, 1, enc)));
+    expect(rep.n).toBe(2);
   } finally {
     direct.model.dispose();
     await api.dispose(info.id);
   }
-}, 240_000);
+}, 300_000);

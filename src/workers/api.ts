@@ -4,6 +4,7 @@
 import type { ModelConfig } from '../engine/config';
 import type { HookSpec } from '../engine/hooks';
 import type { DownloadProgress, ModelOrigin, TrainApi } from './api-train';
+import type { PropProbesApi } from './prop-probes-api';
 
 export type * from './api-train';
 
@@ -200,7 +201,8 @@ export interface SteeringVectorOptions {
   negative: number[][];
 }
 
-export interface EngineApi extends TrainApi {
+/** Propositional probes (prop-probes-api.ts) run here too, next to the loaded model. */
+export interface EngineApi extends TrainApi, PropProbesApi {
   init(): Promise<AdapterInfo>;
   /** `onProgress` (through callback()) sees a Hub download's bytes per file and overall. */
   loadModel(source: ModelSource, opts?: LoadModelOptions, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel>;

@@ -38,6 +38,7 @@ import { createTrainApi } from './train-api';
 import { Lock } from './lock';
 import { topK } from './topk';
 import { logitLens, patchingSweep, steeringVector, type Forward } from './analyses';
+import { createPropProbesApi, type PropProbesApi } from './prop-probes-api';
 
 interface Entry {
   info: LoadedModel;
@@ -88,7 +89,15 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
     releaseCallback: (cb) => cb && options.releaseCallback?.(cb),
   });
 
-  return {
+  // Propositional probes drive the model through this API's own forward and gradients.
+  const probes = createPropProbesApi({
+    model: (id) => entry(id),
+    forward: (id, ids, opts) => core.forward(id, ids, opts),
+    gradients: (id, ids, labels, hooks) => core.gradients(id, ids, labels, hooks),
+    releaseCallback: (cb) => options.releaseCallback?.(cb),
+  });
+
+  const core: Omit<EngineApi, keyof PropProbesApi> = {
     ...train.api,
     async init(): Promise<AdapterInfo> {
       const g = await device();
@@ -233,10 +242,13 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
     async dispose(modelId: string): Promise<void> {
       const e = entry(modelId);
       await train.forget(modelId);
+      probes.forget(modelId);
       models.delete(modelId);
       await e.lock.run(async () => e.model.dispose());
     },
   };
+  const { forget: _forget, ...probesApi } = probes;
+  return { ...core, ...probesApi };
 }
 
 /** One hooked forward under the model's lock (a sweep takes it per forward, so generation can interleave). */

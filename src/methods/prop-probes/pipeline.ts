@@ -7,10 +7,13 @@ import { bindingSubspace, hessianPrompts, toForm, type BindingForm } from './bin
 import { affinities, compose, type Binding } from './composition';
 import { PROBE_DOMAINS, trainContexts } from './data';
 import { applyProbe, fitDomainProbes, probeAccuracy, type DomainProbe, type ProbeHit } from './domain-probes';
+import { defaultLayers } from './defaults';
 import { randomBasis } from './linalg';
 import { exactMatch, jaccard, mean } from './metrics';
 import { promptingProps } from './prompting';
 import type { PieceEncoder, ProbeBackend, ProbeItem, Progress, Prop } from './types';
+
+export { defaultLayers };
 
 export interface FitOptions {
   /** Layer of the domain probes (default ⌊(n_layers − 1) / 2⌋: 19 of 40 like the paper's 20, 1 of a 4-layer toy model). */
@@ -45,11 +48,6 @@ export interface PropProbeFit {
   seconds: { probes: number; subspace: number };
 }
 
-export function defaultLayers(nLayers: number): { probeLayer: number; bindingLayer: number } {
-  // In the 4-layer toy models a value's own token stops mattering after layer 1 (patching resid_pre there moves the
-  // answer; at layer 2 it no longer does), so the layers sit just below the middle.
-  return { probeLayer: Math.floor((nLayers - 1) / 2), bindingLayer: Math.floor((3 * (nLayers - 1)) / 8) };
-}
 
 export async function fitPropProbes(b: ProbeBackend, enc: PieceEncoder, model: string, o: FitOptions = {}): Promise<PropProbeFit> {
   const seed = o.seed ?? 0;
