@@ -14,3 +14,6 @@ export function createEngineClient(): EngineClient {
 export const callback = <F extends (...args: never[]) => unknown>(f: F): F => proxy(f);
 
 export type * from './api';
+
+/** Hub ids are parsed on the page (to tell a Hub id from a URL before anything is loaded). */
+export { parseHubId } from '../engine/hub';

@@ -1,7 +1,7 @@
 // Model picker state: where models come from besides the catalog — Hub ids downloaded into the IndexedDB cache
 // (with per-file progress and cancel), a local folder or a .gguf file (picked or dropped) — the weight dtype, the
 // Hub settings (kept in localStorage), and the cached models with their sizes.
-import { parseHubId } from '../../engine/hub';
+import { parseHubId } from '../../workers/client';
 import type { CachedModel, DownloadProgress, LoadModelOptions } from '../../workers/client';
 import type { CatalogEntry } from './catalog';
 import { engine, lab, loadFromInput, loadModel, message } from './lab.svelte';
