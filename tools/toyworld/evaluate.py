@@ -8,8 +8,8 @@ def _last_logits(model, seqs, pad):
     ids = torch.full((len(seqs), t), pad, dtype=torch.long)
     for i, s in enumerate(seqs):
         ids[i, : len(s)] = torch.tensor(s)
-    logits = model(ids)  # right padding: positions before each length are unaffected by the causal mask
-    return logits[torch.arange(len(seqs)), torch.tensor([len(s) - 1 for s in seqs])]
+    logits = model(ids.to(model.inv_freq.device))  # right padding: positions before each length are unaffected by the causal mask
+    return logits[torch.arange(len(seqs)), torch.tensor([len(s) - 1 for s in seqs])].cpu()
 
 
 @torch.no_grad()

@@ -98,11 +98,11 @@ class Llama(nn.Module):
         """ids [b,t]; pos: position ids (reset per packed document); seg: document ids for a block-diagonal causal mask."""
         b, t = ids.shape
         if pos is None:
-            pos = torch.arange(t).expand(b, t)
+            pos = torch.arange(t, device=ids.device).expand(b, t)
         freqs = pos[..., None].float() * self.inv_freq
         emb = torch.cat((freqs, freqs), dim=-1)[:, None]  # [b,1,t,hd]
         cos, sin = emb.cos(), emb.sin()
-        causal = torch.ones(t, t, dtype=torch.bool).tril()
+        causal = torch.ones(t, t, dtype=torch.bool, device=ids.device).tril()
         mask = causal[None, None] if seg is None else (causal & (seg[:, :, None] == seg[:, None, :]))[:, None]
         x = self.model.embed_tokens(ids)
         for layer in self.model.layers:
