@@ -1,7 +1,7 @@
 // `latentlab latentqa train|read|eval|steer` end to end on a tiny random Qwen2 with the toy world's tokenizer:
 // the JSON each prints, the files train writes, and the held-out split eval rebuilds from them.
 import { afterAll, expect, test } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeGpu } from '../src/gpu/node';
@@ -42,4 +42,8 @@ test('train writes a PEFT decoder with its settings; read, eval and steer use it
   expect((s.before as string[]).length).toBe(2);
   expect(s.trait_words).toEqual(['Arr', 'ships', 'treasure', 'sea']);
   await expect(latentqaCommand(['nope'], common, gpu)).rejects.toThrow(/unknown latentqa command/);
+  // A decoder refuses a target whose weights differ from the ones it was trained on.
+  expect(meta.modelSha256).toMatch(/^[0-9a-f]{64}$/);
+  writeFileSync(join(out, 'latentqa.json'), JSON.stringify({ ...meta, modelSha256: '0'.repeat(64) }));
+  await expect(latentqaCommand(['eval'], { ...common, decoder: out, n: '1' }, gpu)).rejects.toThrow(/trained on other weights/);
 }, 170_000);

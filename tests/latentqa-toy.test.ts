@@ -16,7 +16,7 @@ const found = pairs.find(([m, d]) => m && d && existsSync(join(m, 'config.json')
 
 test.skipIf(!found)('held-out personas: decoder vs text-only, untrained and chance', async () => {
   const [model, decoder] = found!;
-  const r = (await latentqaCommand(['eval'], { model, decoder, n: process.env.LATENTQA_N ?? '40', seed: '7', quiet: true }, await nodeGpu())) as Record<string, number | null>;
+  const r = (await latentqaCommand(['eval'], { model, decoder, n: process.env.LATENTQA_N ?? '24', seed: '7', quiet: true }, await nodeGpu())) as Record<string, number | null>;
   console.log(`${model} + ${decoder}: ${JSON.stringify({ ...r, by_question: undefined })}\n${JSON.stringify(r.by_question)}`);
   expect(r.accuracy!).toBeGreaterThan(r.text_only_accuracy!);
   expect(r.accuracy!).toBeGreaterThan(r.untrained_accuracy!);

@@ -18,7 +18,7 @@ import { defaultReadLayer, readActivations, readHook, readPrompt } from '../src/
 import { decoderExample, decoderFormat, decoderPrompt, patchHooks, WRITE_HOOK } from '../src/methods/latentqa/decoder';
 import { answer, sameAnswer } from '../src/methods/latentqa/answer';
 import { decoderExamples, decoderSettings, readItems, trainDecoder } from '../src/methods/latentqa/train';
-import { decoderLossAndGrad, seedExample, steerTargets } from '../src/methods/latentqa/steer';
+import { decoderLossAndGrad, repetitionRate, seedExample, steerTargets, wordRate } from '../src/methods/latentqa/steer';
 import { fitProbe, predictProbe } from '../src/methods/latentqa/probe';
 import type { ChatCodec } from '../src/methods/latentqa/types';
 
@@ -52,6 +52,14 @@ describe('data', () => {
       { control: 'goal-y', controlMessages: [{ role: 'user', content: 'Sell cars.' }], stimulus: [{ role: 'user', content: 'Hello' }], qa: [{ question: 'Goal?', answer: 'Cars.' }] },
     ]);
     expect(() => parseJsonl('{"control":"a","system":"s","qa":[["q","a"]]}')).toThrow(/line 1: no stimulus/);
+  });
+
+  test('steering metrics: trait-word rate and repetition rate', () => {
+    const texts = ['Mmm ! I love soup .', 'Arr ! ships', 'Cheers Cheers Cheers Cheers', 'a b a b'];
+    expect(wordRate(texts, ['Mmm', 'sauce'])).toBe(0.25);
+    expect(wordRate(texts, ['ship'])).toBe(0); // whole words only
+    expect(repetitionRate(texts)).toBe(0.25);
+    expect(repetitionRate(['x x x', 'soup soup soup soup .'])).toBe(0.5);
   });
 
   test('answers compare as words; the probe separates separable classes', () => {

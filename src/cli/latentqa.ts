@@ -1,6 +1,7 @@
 // `latentlab latentqa train|read|steer|eval`: LatentQA decoders from the command line (src/methods/latentqa).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Gpu } from '../gpu/device';
 import { describeAdapter } from '../gpu/device';
@@ -18,7 +19,7 @@ import { answer } from '../methods/latentqa/answer';
 import { decoderExamples, decoderSettings, readItems, trainDecoder } from '../methods/latentqa/train';
 import { byQuestion, evaluate } from '../methods/latentqa/eval';
 import { dataset, split, type DecoderMeta } from '../methods/latentqa/pipeline';
-import { SteerRun, steerSettings, wordRate } from '../methods/latentqa/steer';
+import { SteerRun, repetitionRate, steerSettings, wordRate } from '../methods/latentqa/steer';
 import type { ChatCodec, Message, QA } from '../methods/latentqa/types';
 import type { StimulusMode } from '../methods/latentqa/data';
 
@@ -60,6 +61,13 @@ async function items(args: Args, meta?: DecoderMeta) {
   return { data, perControl, seed, stimulus, all, ...split(data, all, meta?.heldOut ?? num(args, 'held-out', 0.25), seed) };
 }
 
+/** sha256 of a model folder's model.safetensors (≤ 256 MB), so a decoder refuses weights it was not trained on. */
+async function weightsHash(args: Args): Promise<string | null> {
+  const f = typeof args.model === 'string' ? join(args.model, 'model.safetensors') : '';
+  if (!f || !existsSync(f) || statSync(f).size > 256 << 20) return null;
+  return createHash('sha256').update(await readFile(f)).digest('hex');
+}
+
 async function train(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
   const out = str(args, 'out');
   const d = await items(args);
@@ -81,7 +89,7 @@ async function train(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
   const meta: DecoderMeta = {
     method: 'latentqa', data: d.data, perControl: d.perControl, stimulus: d.stimulus, heldOut: num(args, 'held-out', 0.25), seed: d.seed,
     layer, ack: fmt.ack, heldOutControls: d.testControls, trainControls: [...new Set(d.train.map((i) => i.control))].sort(),
-    steps, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+    steps, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, modelSha256: await weightsHash(args),
   };
   const peft = await exportPeft(l.model.parts.rt, l.model.config, run.lora, l.model.label);
   run.dispose();
@@ -97,6 +105,8 @@ async function decoder(l: Loaded, args: Args): Promise<{ lora: LoraAdapter; meta
   const metaFile = join(dir, 'latentqa.json');
   if (!existsSync(metaFile)) throw new Error(`${dir} has no latentqa.json: train a decoder with "latentqa train --out ${dir}"`);
   const meta = JSON.parse(await readFile(metaFile, 'utf8')) as DecoderMeta;
+  const sha = meta.modelSha256 ? await weightsHash(args) : null;
+  if (sha && sha !== meta.modelSha256) throw new Error(`${dir} was trained on other weights than ${String(args.model)} (model.safetensors sha256 differs)`);
   return { lora: await importPeft(l.model.parts.rt, l.model.config, folderFiles(dir)), meta };
 }
 
@@ -201,7 +211,8 @@ async function steer(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
     }
     return {
       behaviour: label, steps, decoder_loss_before: lossBefore, decoder_loss_after: lossAfter, losses,
-      stimuli: stimuli.map((m) => m[0].content), prompts: prompts.slice(0, num(args, 'generations', 8)), trait_words: words, trait_rate_before: wordRate(before, words), trait_rate_after: wordRate(after, words), before, after,
+      stimuli: stimuli.map((m) => m[0].content), prompts: prompts.slice(0, num(args, 'generations', 8)), trait_words: words, trait_rate_before: wordRate(before, words), trait_rate_after: wordRate(after, words),
+      repetitive_before: repetitionRate(before), repetitive_after: repetitionRate(after), before, after,
     };
   } finally {
     run.dispose();

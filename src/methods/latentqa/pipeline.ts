@@ -17,6 +17,8 @@ export interface DecoderMeta {
   trainControls: string[];
   steps: number;
   finalLoss: number;
+  /** sha256 of the target's model.safetensors when it was a folder (null otherwise). */
+  modelSha256?: string | null;
 }
 
 /** The dataset named by `data`: 'toy', 'hub', or JSONL text (`jsonl`). */

@@ -135,3 +135,9 @@ export function wordRate(texts: string[], words: string[]): number {
   if (!texts.length) return 0;
   return texts.filter((t) => t.toLowerCase().split(/[^a-z0-9']+/).some((w) => set.has(w))).length / texts.length;
 }
+
+/** Fraction of generations that degenerate: some word repeated 4 or more times in a row. */
+export function repetitionRate(texts: string[]): number {
+  if (!texts.length) return 0;
+  return texts.filter((t) => /(^|\s)(\S+)(\s+\2){3,}(\s|$)/.test(t)).length / texts.length;
+}
