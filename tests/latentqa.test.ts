@@ -2,7 +2,7 @@
 // placeholder positions and position ids, the patch itself, greedy reading against a full forward, the decoder's
 // loss falling, and the steering chain's gradient against finite differences of the decoder loss.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeGpu } from '../src/gpu/node';
@@ -12,7 +12,7 @@ import { folderFiles } from '../src/engine/files-node';
 import { LoraAdapter } from '../src/engine/lora';
 import { lossGradients } from '../src/engine/trainer';
 import { writeToyVocabModel } from './fixtures/toy-vocab-model';
-import { HUB_CONTROLS, hubItems, parseJsonl, splitByControl, toyItems, toyKind } from '../src/methods/latentqa/data';
+import { HUB_CONTROLS, hubItems, paperControlQA, paperItems, parseJsonl, splitByControl, toyItems, toyKind } from '../src/methods/latentqa/data';
 import { tokenizerCodec } from '../src/methods/latentqa/codec';
 import { defaultReadLayer, readActivations, readHook, readPrompt } from '../src/methods/latentqa/read';
 import { decoderExample, decoderFormat, decoderPrompt, patchHooks, WRITE_HOOK } from '../src/methods/latentqa/decoder';
@@ -60,6 +60,21 @@ describe('data', () => {
     expect(wordRate(texts, ['ship'])).toBe(0); // whole words only
     expect(repetitionRate(texts)).toBe(0.25);
     expect(repetitionRate(['x x x', 'soup soup soup soup .'])).toBe(0.5);
+  });
+
+  test.skipIf(!existsSync('/work/shared/data/latentqa/eval/system.json'))("the paper's public eval data joins system prompts with their labels' QA and splits by label", () => {
+    const dir = '/work/shared/data/latentqa';
+    const items = paperItems(readFileSync(join(dir, 'eval/system.json'), 'utf8'), readFileSync(join(dir, 'eval/qa.json'), 'utf8'));
+    expect(items.length).toBeGreaterThan(500);
+    expect(items[0].controlMessages[0].role).toBe('system');
+    expect(items.every((i) => i.qa.length > 0)).toBe(true);
+    const { train, test: held } = splitByControl(items, 0.2, 1);
+    const tc = new Set(train.map((i) => i.control));
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.some((i) => tc.has(i.control))).toBe(false);
+    expect(new Set(held.map((i) => i.control.split('-')[0]))).toEqual(new Set(items.map((i) => i.control.split('-')[0])));
+    const veg = paperControlQA(readFileSync(join(dir, 'controls/promote_veganism.json'), 'utf8'));
+    expect(veg.length).toBeGreaterThanOrEqual(10);
   });
 
   test('answers compare as words; the probe separates separable classes', () => {

@@ -21,14 +21,14 @@ import { byQuestion, evaluate } from '../methods/latentqa/eval';
 import { dataset, split, type DecoderMeta } from '../methods/latentqa/pipeline';
 import { SteerRun, repetitionRate, steerSettings, wordRate } from '../methods/latentqa/steer';
 import type { ChatCodec, Message, QA } from '../methods/latentqa/types';
-import type { StimulusMode } from '../methods/latentqa/data';
+import { paperControlQA, type StimulusMode } from '../methods/latentqa/data';
 
 const USAGE = `usage: latentlab latentqa <train|read|steer|eval> --model DIR [flags] --json
-  train --data toy|hub|FILE.jsonl [--per-control 6] [--stimulus user|completion] [--held-out 0.25] [--layer L]
+  train --data toy|hub|paper:DIR|FILE.jsonl [--per-control 6] [--stimulus user|completion] [--held-out 0.25] [--layer L]
         [--steps 200] [--lr 1e-3] [--rank 16] [--alpha 32] [--batch-size 4] [--seed 0] --out DIR
   read  --decoder DIR --system "..." --user "..." --question "..." [--max-new-tokens 24]
   eval  --decoder DIR [--n 100] [--seed 0] [--rows]
-  steer --decoder DIR (--persona ID | --qa FILE.json [--words w1,w2]) [--steps 30] [--lr 1e-3] [--rank 8]
+  steer --decoder DIR (--persona ID | --qa FILE.json [--words w1,w2] | --paper-control FILE.json --words w1,w2) [--steps 30] [--lr 1e-3] [--rank 8]
         [--stimuli 'u1|u2'] (trained on) [--prompts 'u1|u2'] (generated from) [--generations 8] [--out DIR]`;
 
 export async function latentqaCommand(words: string[], args: Args, gpu: Gpu): Promise<object> {
@@ -52,12 +52,14 @@ const log = (args: Args, s: string) => {
 
 async function items(args: Args, meta?: DecoderMeta) {
   const data = meta?.data ?? str(args, 'data', 'toy');
-  const jsonl = data !== 'toy' && data !== 'hub' ? await readFile(data, 'utf8') : undefined;
+  const files = data.startsWith('paper:')
+    ? { system: await readFile(join(data.slice(6), 'eval/system.json'), 'utf8'), qa: await readFile(join(data.slice(6), 'eval/qa.json'), 'utf8') }
+    : data !== 'toy' && data !== 'hub' ? { jsonl: await readFile(data, 'utf8') } : {};
   const perControl = meta?.perControl ?? num(args, 'per-control', 6);
   const seed = meta?.seed ?? num(args, 'seed', 0);
   const stimulus = (meta?.stimulus ?? str(args, 'stimulus', 'user')) as StimulusMode;
   if (stimulus !== 'user' && stimulus !== 'completion') throw new Error('--stimulus must be user or completion');
-  const all = dataset(data, perControl, seed, stimulus, jsonl);
+  const all = dataset(data, perControl, seed, stimulus, files);
   return { data, perControl, seed, stimulus, all, ...split(data, all, meta?.heldOut ?? num(args, 'held-out', 0.25), seed) };
 }
 
@@ -157,6 +159,10 @@ async function evalCmd(l: Loaded, codec: ChatCodec, args: Args): Promise<object>
 
 /** QA pairs describing the wanted behaviour: a toy persona's, or a JSON file of [{question, answer}] / [[q, a]]. */
 async function steerQA(args: Args): Promise<{ qa: QA[]; words: string[]; label: string }> {
+  if (typeof args['paper-control'] === 'string') {
+    const words = typeof args.words === 'string' ? args.words.split(',') : [];
+    return { qa: paperControlQA(await readFile(args['paper-control'], 'utf8')), words, label: args['paper-control'] };
+  }
   if (typeof args.qa === 'string') {
     const raw = JSON.parse(await readFile(args.qa, 'utf8')) as unknown[];
     const qa = raw.map((x) => (Array.isArray(x) ? { question: String(x[0]), answer: String(x[1]) } : (x as QA)));

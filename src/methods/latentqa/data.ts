@@ -122,3 +122,26 @@ export function splitByControl(
 export function toyKind(control: string): string {
   return PERSONAS.find((p) => p.id === control)?.kind ?? 'role';
 }
+
+/**
+ * The paper's public eval data (`/work/shared/data/latentqa/eval`): `system.json` items {system, stimulus_user,
+ * label} joined with `qa.json` (label → [[question, answer], …]). Items whose label has no QA are skipped.
+ */
+export function paperItems(systemJson: string, qaJson: string): LqaItem[] {
+  const sys = JSON.parse(systemJson) as { system: string; stimulus_user: string; label: string }[];
+  const qa = JSON.parse(qaJson) as Record<string, [string, string][]>;
+  return sys
+    .filter((s) => qa[s.label]?.length)
+    .map((s) => ({
+      control: s.label,
+      controlMessages: [{ role: 'system' as const, content: s.system }],
+      stimulus: [{ role: 'user' as const, content: s.stimulus_user }],
+      qa: qa[s.label].map(([question, answer]) => ({ question, answer })),
+    }));
+}
+
+/** Steering QA from the paper's `controls/*.json` ({prompt: [[q, a], …]}): every pair of every prompt. */
+export function paperControlQA(json: string): QA[] {
+  const c = JSON.parse(json) as Record<string, [string, string][]>;
+  return Object.values(c).flat().map(([question, answer]) => ({ question, answer }));
+}

@@ -1,6 +1,6 @@
 // The pieces the CLI and the worker share: which dataset, the split, and the settings a trained decoder carries
 // (latentqa.json beside its PEFT files) so that reading and evaluation rebuild exactly what it was trained on.
-import { hubItems, parseJsonl, splitByControl, toyItems, toyKind, type StimulusMode } from './data';
+import { hubItems, paperItems, parseJsonl, splitByControl, toyItems, toyKind, type StimulusMode } from './data';
 import type { LqaItem } from './types';
 
 export interface DecoderMeta {
@@ -21,12 +21,19 @@ export interface DecoderMeta {
   modelSha256?: string | null;
 }
 
-/** The dataset named by `data`: 'toy', 'hub', or JSONL text (`jsonl`). */
-export function dataset(data: string, perControl: number, seed: number, stimulus: StimulusMode, jsonl?: string): LqaItem[] {
+/**
+ * The dataset named by `data`: 'toy', 'hub', 'paper:DIR' (the paper's eval/system.json + eval/qa.json, passed in as
+ * `files`), or a JSONL file (its text in `files.jsonl`).
+ */
+export function dataset(data: string, perControl: number, seed: number, stimulus: StimulusMode, files: { jsonl?: string; system?: string; qa?: string } = {}): LqaItem[] {
   if (data === 'toy') return toyItems(perControl, seed, stimulus);
   if (data === 'hub') return hubItems();
-  if (jsonl === undefined) throw new Error(`--data must be toy, hub or a .jsonl file; got ${data}`);
-  return parseJsonl(jsonl);
+  if (data.startsWith('paper:')) {
+    if (files.system === undefined || files.qa === undefined) throw new Error(`${data}: eval/system.json and eval/qa.json are needed`);
+    return paperItems(files.system, files.qa);
+  }
+  if (files.jsonl === undefined) throw new Error(`--data must be toy, hub, paper:DIR or a .jsonl file; got ${data}`);
+  return parseJsonl(files.jsonl);
 }
 
 export function split(data: string, items: LqaItem[], heldOut: number, seed: number) {
