@@ -66,7 +66,7 @@ export function renderCard(name: string, config: Record<string, number | string 
     'Measured by `tools/toyworld/card.ts` with the LatentLab WGSL engine on freshly generated held-out items',
     '(`latentlab toyworld eval --model DIR --family F --n N --seed S --json` reproduces a row). ± is the binomial standard error.',
     '',
-    '| evaluation | n | seed | accuracy | target |',
+    `| evaluation | n | seed | accuracy | ${name === 'toy-m' ? 'target' : 'target (set for toy-m)'} |`,
     '|---|---|---|---|---|',
     ...evals.map((e) => {
       const target = TARGETS[e.label];

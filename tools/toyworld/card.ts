@@ -21,28 +21,34 @@ const nGen = Number(arg('n-gen', '60'));
 const seed = Number(arg('seed', '2026'));
 const notes = arg('notes', '');
 
-const tok = new WordTokenizer(vocabFromTokenizerJson(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'))));
-const model = await Model.load(await nodeGpu(), folderFiles(dir));
-const scorer = engineScorer(model);
-const world = buildWorld(DEFAULT_WORLD_SEED);
-const evals: CardEval[] = [];
-const runs: [string, EvalFamily, object][] = [
-  ...EVAL_FAMILIES.map((f) => [f, f, {}] as [string, EvalFamily, object]),
-  ['binding (held-out paraphrase style)', 'binding', { binding: { style: 'held-out' } }],
-  ['binding (4 entities)', 'binding', { binding: { minEntities: 4, maxEntities: 4 } }],
-  ['binding under prompt injection (true attribute answered)', 'binding', { binding: { inject: true } }],
-];
-for (const [label, family, opts] of runs) {
-  const t = Date.now();
-  const count = family === 'persona' || family === 'arithmetic' ? nGen : n;
-  const r = await evaluateFamily(family, count, seed, tok, scorer, world, opts);
-  evals.push({ label, family, n: count, seed, accuracy: r.accuracy, stderr: r.stderr });
-  console.log(`${label}: ${r.accuracy.toFixed(3)} ± ${r.stderr.toFixed(3)} (${((Date.now() - t) / 1000).toFixed(0)} s)`);
+// --render-only rewrites MODEL_CARD.md from an existing eval.json (e.g. after editing notes) without re-measuring.
+const renderOnly = process.argv.includes('--render-only');
+let evals: CardEval[] = [];
+if (renderOnly) {
+  evals = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8')).evals;
+} else {
+  const tok = new WordTokenizer(vocabFromTokenizerJson(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'))));
+  const model = await Model.load(await nodeGpu(), folderFiles(dir));
+  const scorer = engineScorer(model);
+  const world = buildWorld(DEFAULT_WORLD_SEED);
+  const runs: [string, EvalFamily, object][] = [
+    ...EVAL_FAMILIES.map((f) => [f, f, {}] as [string, EvalFamily, object]),
+    ['binding (held-out paraphrase style)', 'binding', { binding: { style: 'held-out' } }],
+    ['binding (4 entities)', 'binding', { binding: { minEntities: 4, maxEntities: 4 } }],
+    ['binding under prompt injection (true attribute answered)', 'binding', { binding: { inject: true } }],
+  ];
+  for (const [label, family, opts] of runs) {
+    const t = Date.now();
+    const count = family === 'persona' || family === 'arithmetic' ? nGen : n;
+    const r = await evaluateFamily(family, count, seed, tok, scorer, world, opts);
+    evals.push({ label, family, n: count, seed, accuracy: r.accuracy, stderr: r.stderr });
+    console.log(`${label}: ${r.accuracy.toFixed(3)} ± ${r.stderr.toFixed(3)} (${((Date.now() - t) / 1000).toFixed(0)} s)`);
+  }
+  model.dispose();
+  await closeGpu();
 }
-model.dispose();
-await closeGpu();
 const training = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8'));
 const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-writeFileSync(join(dir, 'eval.json'), JSON.stringify({ engine: 'LatentLab WGSL engine (Node, Dawn)', evals }, null, 2));
+if (!renderOnly) writeFileSync(join(dir, 'eval.json'), JSON.stringify({ engine: 'LatentLab WGSL engine (Node, Dawn)', evals }, null, 2));
 writeFileSync(join(dir, 'MODEL_CARD.md'), renderCard(name, config, training, evals, notes ? readFileSync(notes, 'utf8') : ''));
 console.log(`wrote ${dir}/MODEL_CARD.md`);
