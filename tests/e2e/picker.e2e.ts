@@ -89,6 +89,11 @@ describe('model picker: the Hub and the IndexedDB cache', () => {
     const page = app.page;
     await page.getByTestId('hub-toggle').click();
     await page.getByTestId('cached-empty').waitFor();
+    // The curated list: each recommended model with its download size and GPU memory per dtype.
+    const catalogRows = await page.getByTestId('hub-catalog').locator('tbody tr').allTextContents();
+    expect(catalogRows).toHaveLength(5);
+    expect(catalogRows[0]).toMatch(/HuggingFaceTB\/SmolLM2-135M-Instruct.*0\.27 GB.*0\.54 GB.*0\.15 GB.*0\.09 GB/);
+    expect(catalogRows.some((r) => /meta-llama\/Llama-3\.2-1B-Instruct \*/.test(r))).toBe(true);
     await page.getByTestId('hub-url').fill(hub.url);
     await page.getByTestId('hub-save').click();
     await page.getByTestId('model-dtype').selectOption('f32');
