@@ -15,12 +15,12 @@ const MODELS = ['toy-s', 'toy-m'].filter((m) => existsSync(join(ROOT, m, 'config
 
 /** Card rows re-checked here, with the options card.ts used for them and how many items to draw. */
 const CHECKS: { label: string; family: EvalFamily; opts: EvalOptions; n: number }[] = [
-  { label: 'binding', family: 'binding', opts: {}, n: 150 },
-  { label: 'implications', family: 'implications', opts: {}, n: 150 },
-  { label: 'judgement', family: 'judgement', opts: {}, n: 150 },
+  { label: 'binding', family: 'binding', opts: {}, n: 120 },
+  { label: 'implications', family: 'implications', opts: {}, n: 120 },
+  { label: 'judgement', family: 'judgement', opts: {}, n: 120 },
   { label: 'sentiment', family: 'sentiment', opts: {}, n: 60 },
-  { label: 'persona', family: 'persona', opts: {}, n: 40 },
-  { label: 'arithmetic', family: 'arithmetic', opts: {}, n: 30 },
+  { label: 'persona', family: 'persona', opts: {}, n: 30 },
+  { label: 'arithmetic', family: 'arithmetic', opts: {}, n: 20 },
 ];
 
 test('at least one shipped toy model, all together within 25 MB', () => {

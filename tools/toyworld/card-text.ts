@@ -28,7 +28,10 @@ export const TARGETS: Record<string, number> = { binding: 0.9, implications: 0.9
 
 const pct = (x: number) => x.toFixed(3);
 
-export function renderCard(name: string, config: Record<string, number | string | boolean>, t: Training, evals: CardEval[], notes: string): string {
+export function renderCard(
+  name: string, config: Record<string, number | string | boolean>, t: Training, evals: CardEval[], notes: string,
+  source: 'engine' | 'trainer' = 'engine',
+): string {
   const last = t.history[t.history.length - 1] ?? {};
   const streams = Object.entries(t.stats.streams);
   const totalSeen = Object.values(t.tokens_seen).reduce((a, b) => a + b, 0);
@@ -61,10 +64,19 @@ export function renderCard(name: string, config: Record<string, number | string 
     '|---|---|---|---|---|',
     ...streams.map(([s, v]) => `| ${s} | ${v.docs} | ${v.tokens} | ${v.answerTokens} | ${t.tokens_seen[s] ?? 0} |`),
     '',
-    '## Held-out accuracy (LatentLab engine)',
-    '',
-    'Measured by `tools/toyworld/card.ts` with the LatentLab WGSL engine on freshly generated held-out items',
-    '(`latentlab toyworld eval --model DIR --family F --n N --seed S --json` reproduces a row). ± is the binomial standard error.',
+    ...(source === 'engine'
+      ? [
+          '## Held-out accuracy (LatentLab engine)',
+          '',
+          'Measured by `tools/toyworld/card.ts` with the LatentLab WGSL engine on freshly generated held-out items',
+          '(`latentlab toyworld eval --model DIR --family F --n N --seed S --json` reproduces a row). ± is the binomial standard error.',
+        ]
+      : [
+          '## Held-out accuracy — DRAFT: trainer numbers (PyTorch), not yet measured by the LatentLab engine',
+          '',
+          'These come from `train.py`\'s final evaluation on the held-out items of `eval.json` (same scoring rules as',
+          '`src/toyworld/eval.ts`). `tools/toyworld/card.ts` replaces them with engine measurements.',
+        ]),
     '',
     `| evaluation | n | seed | accuracy | ${name === 'toy-m' ? 'target' : 'target (set for toy-m)'} |`,
     '|---|---|---|---|---|',

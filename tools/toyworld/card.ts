@@ -23,9 +23,18 @@ const notes = arg('notes', '');
 
 // --render-only rewrites MODEL_CARD.md from an existing eval.json (e.g. after editing notes) without re-measuring.
 const renderOnly = process.argv.includes('--render-only');
+// --trainer-only writes a draft card from the trainer's final evaluation, labelled as such, until the engine has run.
+const trainerOnly = process.argv.includes('--trainer-only');
 let evals: CardEval[] = [];
 if (renderOnly) {
   evals = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8')).evals;
+} else if (trainerOnly) {
+  const t = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8'));
+  const last = t.history[t.history.length - 1];
+  evals = EVAL_FAMILIES.filter((f) => last[f] !== undefined).map((f) => ({
+    label: f, family: f, n: t.stats.evalN ?? 200, seed: t.stats.seed + 1000, accuracy: last[f],
+    stderr: Math.sqrt((last[f] * (1 - last[f])) / (t.stats.evalN ?? 200)),
+  }));
 } else {
   const tok = new WordTokenizer(vocabFromTokenizerJson(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'))));
   const model = await Model.load(await nodeGpu(), folderFiles(dir));
@@ -49,6 +58,6 @@ if (renderOnly) {
 }
 const training = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8'));
 const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-if (!renderOnly) writeFileSync(join(dir, 'eval.json'), JSON.stringify({ engine: 'LatentLab WGSL engine (Node, Dawn)', evals }, null, 2));
-writeFileSync(join(dir, 'MODEL_CARD.md'), renderCard(name, config, training, evals, notes ? readFileSync(notes, 'utf8') : ''));
+if (!renderOnly && !trainerOnly) writeFileSync(join(dir, 'eval.json'), JSON.stringify({ engine: 'LatentLab WGSL engine (Node, Dawn)', evals }, null, 2));
+writeFileSync(join(dir, 'MODEL_CARD.md'), renderCard(name, config, training, evals, notes ? readFileSync(notes, 'utf8') : '', trainerOnly ? 'trainer' : 'engine'));
 console.log(`wrote ${dir}/MODEL_CARD.md`);
