@@ -44,6 +44,14 @@ describe('latentlab CLI', () => {
     expect(json.mc_vs_closed_form_max_rel_err).toBeLessThan(0.05);
   });
 
+  test('toyworld eval scores a shipped toy model on fresh held-out items', async () => {
+    const toy = fileURLToPath(new URL('../public/models/toy-s', import.meta.url));
+    const { json } = await cli('toyworld', 'eval', '--model', toy, '--family', 'sentiment', '--n', '20', '--seed', '5', '--json');
+    expect(json).toEqual({ family: 'sentiment', n: 20, accuracy: expect.any(Number) });
+    // toy-s's card: sentiment 1.000 on 200 items; 20 fresh items stay well above chance (0.5).
+    expect(json.accuracy).toBeGreaterThanOrEqual(0.9);
+  });
+
   test('bad input exits non-zero with the problem named', async () => {
     await expect(run(process.execPath, [BIN, 'logits', '--model', STORIES, '--ids', '1,x'])).rejects.toMatchObject({ stderr: expect.stringMatching(/"x" is not an integer token id/) });
     await expect(run(process.execPath, [BIN, 'logits', '--model', STORIES, '--text', 'hi'])).rejects.toMatchObject({ stderr: expect.stringMatching(/no tokenizer.json/) });

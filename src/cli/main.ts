@@ -8,6 +8,8 @@ import { finetuneCommand } from './finetune';
 import { marketEntryCommand } from './market-entry';
 import { probesCommand } from './probes';
 import { latentqaCommand } from './latentqa';
+import { toyworldCommand } from './toyworld';
+import { engineScorer } from '../toyworld/engine-scorer';
 
 const USAGE = `usage: latentlab <command> [flags]
   logits   --model DIR (--ids 1,2,3 | --text "...") --json
@@ -19,6 +21,7 @@ const USAGE = `usage: latentlab <command> [flags]
   probes   --model DIR --set synth|paraphrase|injected [--n 20] [--seed 0] [--fit FILE] [--rank 50] --json   propositional probes
   market-entry [--gamma G] [--delta D] [--rho R] [--json]   multi-objective scaling laws and market entry
   latentqa train|read|eval|steer --model DIR ... --json   LatentQA decoders (latentlab latentqa for flags)
+  toyworld eval --model DIR --family binding|implications|persona|arithmetic|sentiment|judgement --n N --seed S --json
   models   list | rm ID[@REVISION] | clear        Hub downloads in the cache folder [--cache-dir DIR]
 --model takes a folder, a .gguf file or a Hub id (owner/name[@revision]); with a Hub id also [--hub-url URL]
 [--token TOKEN (or HF_TOKEN)] [--revision REV] [--cache-dir DIR (default ~/.cache/latentlab)] [--quiet].
@@ -37,6 +40,7 @@ async function run(words: string[], args: Record<string, string | boolean>): Pro
     cache: cacheCommand,
     finetune: finetuneCommand,
     probes: probesCommand,
+    'toyworld eval': (l, a) => toyworldCommand(a, engineScorer(l.model)),
   };
   const handler = engineCommands[cmd];
   if (!handler) throw new Error(cmd ? `unknown command "${cmd}"\n${USAGE}` : USAGE);
