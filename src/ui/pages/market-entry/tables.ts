@@ -55,14 +55,3 @@ export function validationTable(rows: ValidationRow[]): Row[] {
 export function toCsv(rows: Row[]): string {
   return Papa.unparse(rows);
 }
-
-export function download(name: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
