@@ -26,7 +26,7 @@ export class FinetuneRun {
       { name: `${m.name}.lora_A`, buf: m.A, n: m.rank * m.inDim },
       { name: `${m.name}.lora_B`, buf: m.B, n: m.outDim * m.rank },
     ]);
-    this.trainer = new Trainer(p, trainables, settings.train, this.lora);
+    this.trainer = new Trainer(p, trainables, { seed: settings.seed, ...settings.train }, this.lora);
     this.order = new DataOrder(data.length, settings.seed);
   }
 

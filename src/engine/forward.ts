@@ -31,6 +31,8 @@ export interface ForwardOptions {
    */
   positions?: number[];
   lora?: LoraAdapter | null;
+  /** Seed of LoRA dropout's masks; dropout acts only in a taped forward given one (training). */
+  dropoutSeed?: number;
 }
 
 export interface ForwardResult {
@@ -104,7 +106,7 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
   if (cfg.arch === 'gpt2' && maxPos > cfg.maxPositions) throw new Error(`GPT-2 has ${cfg.maxPositions} positions; position ${maxPos - 1} requested`);
   const keyPositions = [...(kv?.positions ?? []), ...positions];
   const rope = m.rope?.covering(Math.max(maxPos, ...keyPositions.map((p) => p + 1))) ?? null;
-  const L = new Layers(pass, cfg, tape, opts.lora ?? null);
+  const L = new Layers(pass, cfg, tape, opts.lora ?? null, opts.dropoutSeed ?? null);
 
   const buf = (floats: number) => pass.scratchBuffer(floats * 4);
   const upload = (data: Uint32Array) => {

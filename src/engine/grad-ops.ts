@@ -5,6 +5,7 @@ import { type Pass, uniforms, f32 } from '../gpu/runtime';
 import { shaders, type ShaderName } from '../shaders';
 import type { Activation } from './config';
 import { ACT_CODE, grid } from './ops';
+import { dropoutThreshold } from './lora';
 
 function pipe(pass: Pass, name: ShaderName, entry = 'main', constants: Record<string, number> = {}) {
   return pass.rt.pipeline(name, shaders[name], entry, constants);
@@ -56,6 +57,11 @@ export function applyAffine(pass: Pass, n: GPUBuffer, g: GPUBuffer, shift: boole
 /** dX = activation backward (written, not accumulated: the input feeds only the activation). */
 export function activationBackward(pass: Pass, X: GPUBuffer, dY: GPUBuffer, dX: GPUBuffer, T: number, I: number, act: Activation, gated: boolean): void {
   pass.dispatch(pipe(pass, 'activation', 'backward', { ACT: ACT_CODE[act], GATED: gated ? 1 : 0 }), uniforms(T, I), [X, dX, dY], grid(T * I));
+}
+
+/** Y = mask ⊙ X (inverted dropout, the mask drawn from `seed`), or with `accumulate` Y += mask ⊙ X (its backward). */
+export function dropout(pass: Pass, X: GPUBuffer, Y: GPUBuffer, n: number, p: number, seed: number, accumulate = false): void {
+  pass.dispatch(pipe(pass, 'dropout', accumulate ? 'accumulate' : 'main'), uniforms(n, seed, dropoutThreshold(p), f32(1 / (1 - p))), [X, Y], grid(n));
 }
 
 /** out += a. */

@@ -5,7 +5,7 @@ import type { Pass } from '../gpu/runtime';
 import * as op from './ops';
 import * as gop from './grad-ops';
 import type { ModelConfig } from './config';
-import type { LoraAdapter, ModuleSlice } from './lora';
+import { moduleDropoutSeed, type LoraAdapter, type ModuleSlice } from './lora';
 import type { Tape } from './tape';
 import { packedWeightOf } from './packed-weights';
 import type { Linear as LinearWeights, NormAffine } from './weights';
@@ -28,6 +28,8 @@ export class Layers {
     readonly cfg: ModelConfig,
     readonly tape: Tape | null,
     readonly lora: LoraAdapter | null,
+    /** LoRA dropout's seed: dropout acts only when taping with a seed (training), never at evaluation. */
+    readonly dropoutSeed: number | null = null,
   ) {}
 
   private buf(floats: number): GPUBuffer {
@@ -55,12 +57,29 @@ export class Layers {
     const fuse = c.residual && !loras.length ? c.residual : undefined;
     op.linear(pass, { A: c.A, M: c.M, K, W: c.w.w, N, C: c.C, aRow0: c.aRow0, bias: c.w.b ?? undefined, affine: c.affine, residual: fuse });
     const hidden: GPUBuffer[] = [];
-    for (const { s, m } of loras) {
+    // PEFT's dropout acts on the LoRA branch's input only, with its own mask per module.
+    const p = this.tape && this.dropoutSeed !== null ? (this.lora?.config.dropout ?? 0) : 0;
+    const seeds = loras.map(({ m }) => moduleDropoutSeed(this.dropoutSeed ?? 0, m.name));
+    let x: GPUBuffer | null = null; // the linear's real input, shared by the modules' dropouts
+    if (p > 0 && loras.length) {
+      x = c.A;
+      if (c.affine) {
+        x = this.buf(c.M * K);
+        gop.applyAffine(pass, c.A, c.affine.buf, c.affine.shift, x, c.M, K);
+      }
+    }
+    const dropped: GPUBuffer[] = [];
+    loras.forEach(({ s, m }, i) => {
       const H = this.buf(c.M * m.rank);
-      op.linear(pass, { A: c.A, M: c.M, K, W: m.A, N: m.rank, C: H, aRow0: c.aRow0, affine: c.affine });
+      if (x) {
+        const xd = this.buf(c.M * K);
+        gop.dropout(pass, x, xd, c.M * K, p, seeds[i]);
+        op.linear(pass, { A: xd, M: c.M, K, W: m.A, N: m.rank, C: H });
+        dropped.push(xd);
+      } else op.linear(pass, { A: c.A, M: c.M, K, W: m.A, N: m.rank, C: H, aRow0: c.aRow0, affine: c.affine });
       gop.matmulStrided(pass, c.M, s.width, m.rank, { buf: H, rows: m.rank, cols: 1 }, { buf: m.B, rows: 1, cols: m.rank }, { buf: c.C, offset: s.offset, rows: N, cols: 1 }, m.scale, 1);
       hidden.push(H);
-    }
+    });
     if (c.residual && !fuse) op.add(pass, c.residual.res, c.C, c.residual.R, c.M * N);
 
     this.back(layer, () => {
@@ -76,8 +95,8 @@ export class Layers {
       const dW = tape.paramGrad(c.w.w);
       const trainsLora = loras.some(({ m }) => tape.paramGrad(m.A));
       // The matmul's real input a = n·g (+b), materialised only when a weight gradient needs it.
-      let input = c.A;
-      if (c.affine && (dW || trainsLora)) {
+      let input = x ?? c.A;
+      if (c.affine && !x && (dW || trainsLora)) {
         input = this.buf(M * K);
         gop.applyAffine(pass, c.A, c.affine.buf, c.affine.shift, input, M, K);
       }
@@ -93,8 +112,14 @@ export class Layers {
         const dH = this.buf(M * m.rank);
         gop.matmulStrided(pass, M, m.rank, s.width, dCs, { buf: m.B, rows: m.rank, cols: 1 }, { buf: dH, rows: m.rank, cols: 1 }, m.scale, 0);
         const dLA = tape.paramGrad(m.A);
-        if (dLA) gop.matmulStrided(pass, m.rank, K, M, { buf: dH, rows: 1, cols: m.rank }, { buf: input, rows: K, cols: 1 }, { buf: dLA, rows: K, cols: 1 }, 1, 1);
-        gop.matmulStrided(pass, M, K, m.rank, { buf: dH, rows: m.rank, cols: 1 }, { buf: m.A, rows: K, cols: 1 }, { buf: dA, rows: K, cols: 1 }, 1, 1);
+        const xm = dropped[i] ?? input;
+        if (dLA) gop.matmulStrided(pass, m.rank, K, M, { buf: dH, rows: 1, cols: m.rank }, { buf: xm, rows: K, cols: 1 }, { buf: dLA, rows: K, cols: 1 }, 1, 1);
+        if (dropped[i]) {
+          // Through the dropout: dA += mask ⊙ (dH·A), the mask redrawn from the module's seed.
+          const dX = this.buf(M * K);
+          gop.matmulStrided(pass, M, K, m.rank, { buf: dH, rows: m.rank, cols: 1 }, { buf: m.A, rows: K, cols: 1 }, { buf: dX, rows: K, cols: 1 }, 1, 0);
+          gop.dropout(pass, dX, dA, M * K, p, seeds[i], true);
+        } else gop.matmulStrided(pass, M, K, m.rank, { buf: dH, rows: m.rank, cols: 1 }, { buf: m.A, rows: K, cols: 1 }, { buf: dA, rows: K, cols: 1 }, 1, 1);
       });
       if (c.affine) gop.affineBackward(pass, c.A, dA, c.affine.buf, c.affine.shift, tape.grad(c.A), tape.paramGrad(c.affine.buf), M, K);
     });

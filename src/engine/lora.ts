@@ -61,6 +61,8 @@ export interface LoraConfig {
   alpha: number;
   /** Module-name patterns, as in PEFT's target_modules: a bare name ('q_proj', 'lm_head') matches the last component. */
   targets: string[];
+  /** PEFT's lora_dropout: the probability of zeroing an element of the LoRA branch's input while training. */
+  dropout?: number;
 }
 
 export interface LoraModule {
@@ -83,6 +85,7 @@ export class LoraAdapter {
   /** Initialise as PEFT does: A ~ Kaiming-uniform(a=√5) = U(±1/√in), B = 0, so the adapter starts as a no-op. */
   static create(rt: Runtime, cfg: ModelConfig, lc: LoraConfig, seed: number): LoraAdapter {
     if (!Number.isInteger(lc.rank) || lc.rank < 1) throw new Error(`LoRA rank must be a positive integer, got ${lc.rank}`);
+    checkDropout(lc.dropout ?? 0);
     const matched = allModules(cfg).filter((m) => matchesTarget(m.name, lc.targets));
     if (!matched.length) throw new Error(`LoRA targets ${JSON.stringify(lc.targets)} match no module of this ${cfg.arch} model`);
     const a = new LoraAdapter(lc);
@@ -118,4 +121,40 @@ export class LoraAdapter {
 
 export function matchesTarget(name: string, targets: string[]): boolean {
   return targets.some((t) => name === t || name.endsWith(`.${t}`));
+}
+
+export function checkDropout(p: number): void {
+  if (!(p >= 0 && p < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${p}`);
+}
+
+// The dropout mask is counter-based (shaders/dropout.wgsl): element i of a module's input is kept when
+// mix32(mix32(seed) ^ i) ≥ p·2³², with the module's seed derived from the step's seed and its name.
+// These mirror the kernel so tests (and anyone reproducing a step) can rebuild the mask on the CPU.
+
+/** lowbias32, as in dropout.wgsl. */
+export function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+export function dropoutThreshold(p: number): number {
+  return Math.min(0xffffffff, Math.round(p * 2 ** 32));
+}
+
+/** The mask seed of module `name` in a forward whose dropout seed is `seed`. */
+export function moduleDropoutSeed(seed: number, name: string): number {
+  let h = 0x811c9dc5; // FNV-1a of the name: independent masks per module, stable across export / import
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return mix32((seed ^ h) >>> 0);
+}
+
+/** The inverted-dropout mask (0 or 1/(1−p) per element) that the GPU draws for `n` elements from `seed`. */
+export function dropoutMask(seed: number, n: number, p: number): Float32Array {
+  const t = dropoutThreshold(p);
+  const s = mix32(seed >>> 0);
+  return Float32Array.from({ length: n }, (_, i) => (mix32((s ^ i) >>> 0) >= t ? 1 / (1 - p) : 0));
 }

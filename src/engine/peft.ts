@@ -6,7 +6,7 @@ import { Pass, type Runtime } from '../gpu/runtime';
 import type { ModelConfig } from './config';
 import type { ModelFiles } from './files';
 import { matmulStrided } from './grad-ops';
-import { LoraAdapter, allModules, moduleSlices, type LinearSite } from './lora';
+import { LoraAdapter, allModules, checkDropout, moduleSlices, type LinearSite } from './lora';
 import { parseSafetensors, tensorToFloat32, writeSafetensors } from './safetensors';
 import type { Weights } from './weights';
 import { packedWeightOf } from './packed-weights';
@@ -38,7 +38,7 @@ export async function exportPeft(rt: Runtime, cfg: ModelConfig, lora: LoraAdapte
     base_model_name_or_path: baseModel,
     r: lora.config.rank,
     lora_alpha: lora.config.alpha,
-    lora_dropout: 0,
+    lora_dropout: lora.config.dropout ?? 0,
     target_modules: lora.config.targets,
     bias: 'none',
     fan_in_fan_out: cfg.arch === 'gpt2',
@@ -66,7 +66,9 @@ export async function importPeft(rt: Runtime, cfg: ModelConfig, files: ModelFile
   if (!bytes) throw new Error(`${files.label}: adapter_model.safetensors is missing`);
   const st = parseSafetensors(bytes, `${files.label}/adapter_model.safetensors`);
   const modules = new Map(allModules(cfg).map((m) => [m.name, m]));
-  const lora = new LoraAdapter({ rank, alpha: effAlpha, targets });
+  const dropout = Number(ac.lora_dropout ?? 0);
+  checkDropout(dropout);
+  const lora = new LoraAdapter({ rank, alpha: effAlpha, targets, dropout });
   for (const [name, info] of st.tensors) {
     const m = /^base_model\.model\.(.+)\.lora_A(?:\.default)?\.weight$/.exec(name);
     if (!m) continue;

@@ -7,7 +7,7 @@ import { record, type ModelParts } from './forward';
 import * as gop from './grad-ops';
 import { HookSession } from './hook-session';
 import type { HookSpec } from './hooks';
-import type { LoraAdapter } from './lora';
+import { mix32, type LoraAdapter } from './lora';
 import { Tape } from './tape';
 
 export interface Example {
@@ -38,6 +38,8 @@ export interface TrainOptions {
   schedule?: 'constant' | 'linear' | 'cosine';
   /** Steps the schedule decays over. */
   totalSteps?: number;
+  /** Seed of LoRA dropout's masks (each example of each step draws its own). */
+  seed?: number;
 }
 
 export interface Param {
@@ -106,12 +108,13 @@ export class Trainer {
     const grads = new Map(this.params.map((p) => [p.buf, p.grad]));
     const losses: Promise<Float32Array>[] = [];
     let tokens = 0;
-    for (const ex of batch) {
+    for (const [k, ex] of batch.entries()) {
       const counted = checkExample(cfg.vocab, ex);
       tokens += ex.ids.length;
       const tape = new Tape(pass, grads, this.fromLayer());
       const hooks = new HookSession(cfg, ex.hooks ?? [], pass, ex.ids.length, 0, tape);
-      const { logits } = record(this.m, pass, hooks, ex.ids, { lora: this.lora, positions: ex.positions }, tape);
+      const dropoutSeed = exampleSeed(this.opts.seed ?? 0, this.step + 1, k);
+      const { logits } = record(this.m, pass, hooks, ex.ids, { lora: this.lora, positions: ex.positions, dropoutSeed }, tape);
       // An example may have no labels when its loss is a gradient seeded into a hook (see HookOp 'seed').
       losses.push(counted ? this.crossEntropy(pass, tape, logits!.buf, ex, counted) : Promise.resolve(Float32Array.of(0)));
       tape.backward();
@@ -191,6 +194,11 @@ export class Trainer {
   }
 }
 
+/** The dropout seed of example `k` of 1-based step `step`. */
+export function exampleSeed(seed: number, step: number, k: number): number {
+  return mix32((mix32(seed >>> 0) ^ Math.imul(step, 0x9e3779b9) ^ Math.imul(k + 1, 0x85ebca6b)) >>> 0);
+}
+
 /** Counted label positions; an example without labels must seed a gradient instead. */
 function checkExample(vocab: number, ex: Example): number {
   if (ex.labels.length !== ex.ids.length) throw new Error(`labels (${ex.labels.length}) and ids (${ex.ids.length}) differ in length`);
@@ -205,7 +213,8 @@ function checkExample(vocab: number, ex: Example): number {
 
 /**
  * Loss, the gradients asked for by 'grad' hooks, and the gradients of `params` (named GPU tensors:
- * LoRA matrices or model weights), without changing anything.
+ * LoRA matrices or model weights), without changing anything. With `dropoutSeed`, LoRA dropout acts
+ * as in a training step with that seed (see exampleSeed).
  */
 export async function lossGradients(
   m: ModelParts,
@@ -213,6 +222,7 @@ export async function lossGradients(
   hooks: HookSpec[],
   lora: LoraAdapter | null = null,
   params: { name: string; buf: GPUBuffer; n: number }[] = [],
+  opts: { dropoutSeed?: number } = {},
 ): Promise<{ loss: number; cache: Record<string, Float32Array>; grads: Record<string, Float32Array> }> {
   const counted = checkExample(m.cfg.vocab, ex);
   const pass = new Pass(m.rt);
@@ -221,7 +231,7 @@ export async function lossGradients(
   });
   const tape = new Tape(pass, new Map(params.map((p, i) => [p.buf, grads[i]])), -1);
   const session = new HookSession(m.cfg, [...(ex.hooks ?? []), ...hooks], pass, ex.ids.length, 0, tape);
-  const logits = record(m, pass, session, ex.ids, { lora, positions: ex.positions }, tape).logits!;
+  const logits = record(m, pass, session, ex.ids, { lora, positions: ex.positions, dropoutSeed: opts.dropoutSeed }, tape).logits!;
   const T = ex.ids.length;
   const labels = pass.scratchBuffer(T * 4);
   m.rt.write(labels, Int32Array.from(ex.labels));

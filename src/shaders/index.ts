@@ -14,9 +14,10 @@ import attentionBackward from './attention-backward.wgsl?raw';
 import crossEntropy from './cross-entropy.wgsl?raw';
 import optimizer from './optimizer.wgsl?raw';
 import sampling from './sampling.wgsl?raw';
+import dropout from './dropout.wgsl?raw';
 
 export const shaders = {
   matmul, norm, activation, embedding, add, hookEdit, kvCache, attention, matmulQuant,
-  matmulStrided, normBackward, attentionBackward, crossEntropy, optimizer, sampling,
+  matmulStrided, normBackward, attentionBackward, crossEntropy, optimizer, sampling, dropout,
 } as const;
 export type ShaderName = keyof typeof shaders;

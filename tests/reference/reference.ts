@@ -14,6 +14,18 @@ export interface RefModel {
   config: ModelConfig;
   tensors: Map<string, Arr>;
   shapes: Map<string, number[]>;
+  /** LoRA on Llama / Qwen2 modules (by HF module name): y += scale · ((x ⊙ mask) Aᵀ) Bᵀ; mask: dropout's, [T × in]. */
+  lora?: Map<string, RefLora>;
+}
+
+export interface RefLora {
+  /** [rank, in] */
+  A: Arr;
+  /** [out, rank] */
+  B: Arr;
+  rank: number;
+  scale: number;
+  mask?: Arr;
 }
 
 // ---------------------------------------------------------------- loading
@@ -191,6 +203,25 @@ function conv1d(x: Float64Array, T: number, inDim: number, W: Arr, outDim: numbe
   return y;
 }
 
+/** y (the module's output [T, out]) plus the module's LoRA delta, if the model has one. */
+function withLora(m: RefModel, module: string, x: Float64Array, T: number, inDim: number, y: Float64Array): Float64Array {
+  const l = m.lora?.get(module);
+  if (!l) return y;
+  const outDim = y.length / T;
+  for (let t = 0; t < T; t++) {
+    const h = new Float64Array(l.rank);
+    for (let j = 0; j < l.rank; j++) {
+      for (let i = 0; i < inDim; i++) h[j] += x[t * inDim + i] * (l.mask ? l.mask[t * inDim + i] : 1) * l.A[j * inDim + i];
+    }
+    for (let o = 0; o < outDim; o++) {
+      let d = 0;
+      for (let j = 0; j < l.rank; j++) d += l.B[o * l.rank + j] * h[j];
+      y[t * outDim + o] += l.scale * d;
+    }
+  }
+  return y;
+}
+
 function add(a: Float64Array, b: Float64Array): Float64Array {
   return a.map((v, i) => v + b[i]);
 }
@@ -310,7 +341,7 @@ function llamaForward(m: RefModel, ids: number[], hk: Hooks, pos: number[]): Flo
     hk.at(b + 'ln1.hook_normalized', n1);
     const x1 = scaleShift(n1, T, D, P(p + 'input_layernorm.weight', [D]), null);
     const proj = (name: string, rows: number) =>
-      linear(x1, T, D, P(`${p}self_attn.${name}.weight`, [rows, D]), rows, bias(c.qkvBias, `${p}self_attn.${name}.bias`, rows));
+      withLora(m, `${p}self_attn.${name}`, x1, T, D, linear(x1, T, D, P(`${p}self_attn.${name}.weight`, [rows, D]), rows, bias(c.qkvBias, `${p}self_attn.${name}.bias`, rows)));
     const q = proj('q_proj', H * dh);
     hk.at(b + 'attn.hook_q', q);
     const k = proj('k_proj', Hkv * dh);
@@ -318,7 +349,7 @@ function llamaForward(m: RefModel, ids: number[], hk: Hooks, pos: number[]): Flo
     const v = proj('v_proj', Hkv * dh);
     hk.at(b + 'attn.hook_v', v);
     const z = attention(c, l, rotary(q, T, H, dh, invFreq, pos), rotary(k, T, Hkv, dh, invFreq, pos), v, T, hk);
-    const attnOut = linear(z, T, H * dh, P(p + 'self_attn.o_proj.weight', [D, H * dh]), D, bias(c.oBias, p + 'self_attn.o_proj.bias', D));
+    const attnOut = withLora(m, p + 'self_attn.o_proj', z, T, H * dh, linear(z, T, H * dh, P(p + 'self_attn.o_proj.weight', [D, H * dh]), D, bias(c.oBias, p + 'self_attn.o_proj.bias', D)));
     hk.at(b + 'hook_attn_out', attnOut);
     const mid = add(resid, attnOut);
     hk.at(b + 'hook_resid_mid', mid);
@@ -327,7 +358,7 @@ function llamaForward(m: RefModel, ids: number[], hk: Hooks, pos: number[]): Flo
     hk.at(b + 'ln2.hook_normalized', n2);
     const x2 = scaleShift(n2, T, D, P(p + 'post_attention_layernorm.weight', [D]), null);
     const mlp = (name: string, rows: number, cols: number, x: Float64Array) =>
-      linear(x, T, cols, P(`${p}mlp.${name}.weight`, [rows, cols]), rows, bias(c.mlpBias, `${p}mlp.${name}.bias`, rows));
+      withLora(m, `${p}mlp.${name}`, x, T, cols, linear(x, T, cols, P(`${p}mlp.${name}.weight`, [rows, cols]), rows, bias(c.mlpBias, `${p}mlp.${name}.bias`, rows)));
     const pre = mlp('gate_proj', I, D, x2);
     hk.at(b + 'mlp.hook_pre', pre);
     const preLinear = mlp('up_proj', I, D, x2);
@@ -344,7 +375,7 @@ function llamaForward(m: RefModel, ids: number[], hk: Hooks, pos: number[]): Flo
   hk.at('ln_final.hook_normalized', nf);
   const xf = scaleShift(nf, T, D, P('model.norm.weight', [D]), null);
   const unembed = c.tiedEmbeddings ? embedTable : P('lm_head.weight', [V, D]);
-  const logits = linear(xf, T, D, unembed, V, null);
+  const logits = withLora(m, 'lm_head', xf, T, D, linear(xf, T, D, unembed, V, null));
   hk.at('logits', logits);
   return logits;
 }
