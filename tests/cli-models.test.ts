@@ -85,13 +85,15 @@ describe('CLI model sources', () => {
     expect(second.stderr).not.toMatch(/download:/);
   });
 
-  test('--dtype q8 and q4 run from the cache; a bad dtype is named', async () => {
+  test('--dtype f16 generates f32\'s greedy ids; q8 and q4 run from the cache; a bad dtype is named', async () => {
+    const f16 = await cli('generate', '--model', 'test/stories260K', '--hub-url', hub.url, '--cache-dir', cache, '--dtype', 'f16', ...gen);
+    expect(f16.json.ids).toEqual(want);
     for (const dtype of ['q8', 'q4']) {
       const { json } = await cli('logits', '--model', 'test/stories260K', '--hub-url', hub.url, '--cache-dir', cache, '--dtype', dtype, '--ids', '1,2', '--json');
       expect(json.logits).toHaveLength(2);
       expect(json.logits[0]).toHaveLength(512);
     }
-    await expect(fails('logits', '--model', STORIES, '--dtype', 'q3', '--ids', '1')).rejects.toMatchObject({ stderr: expect.stringMatching(/--dtype must be one of auto, f32, q8, q4, got "q3"/) });
+    await expect(fails('logits', '--model', STORIES, '--dtype', 'q3', '--ids', '1')).rejects.toMatchObject({ stderr: expect.stringMatching(/--dtype must be one of auto, f32, f16, q8, q4, got "q3"/) });
   });
 
   test('a gated repo: 401 names the fix; --token opens it', async () => {

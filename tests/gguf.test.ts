@@ -1,6 +1,7 @@
 // GGUF files written here from the stories260K weights (llama.cpp names, q/k rows permuted as
 // convert_hf_to_gguf does): F32 loads to the safetensors model's exact logits and greedy ids; Q8_0 equals the
-// float64 reference on the Q8_0-decoded weights and re-quantizes to q8 without loss; the writer's files parse
+// float64 reference on the Q8_0-decoded weights and re-quantizes to q8 without loss; F16 loads as f16 to the
+// safetensors model's f16 logits; the writer's files parse
 // the same with @huggingface/gguf; bad files are refused with the problem named.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -133,6 +134,18 @@ describe('GGUF', () => {
     for (let i = 0; i < dec.length; i++) worst = Math.max(worst, Math.abs(again[i] - dec[i]) / (Math.abs(dec[i]) + 1e-30));
     expect(worst).toBeLessThan(1e-6);
     f32.model.dispose();
+  });
+
+  test('F16 loaded as --dtype f16: the safetensors model\'s f16 logits, bit for bit', async () => {
+    const bytes = storiesGguf('F16');
+    expect(parseGguf(bytes).tensors.get('blk.0.attn_q.weight')!.type).toBe(1);
+    const { model } = await openGguf(gpu, bytes, 'stories260K-f16.gguf', { dtype: 'f16' });
+    const f16 = await Model.load(gpu, folderFiles(STORIES), { dtype: 'f16' });
+    expect(model.dtype).toBe('f16');
+    const ids = [1, 300, 20, 45];
+    expect(Array.from((await model.forward(ids)).logits!)).toEqual(Array.from((await f16.forward(ids)).logits!));
+    model.dispose();
+    f16.dispose();
   });
 
   test('Qwen2 (q/k/v biases, not permuted by the converter) gives the safetensors logits', async () => {

@@ -94,7 +94,7 @@ describe('bad model input', () => {
     const plan = planMemory(big, 'f32', limits);
     expect(plan.params).toBeGreaterThan(6.7e9);
     expect(plan.tensors.find((t) => t.name === 'embed')!.parts).toBe(4); // 500 MiB in 128 MiB bindings
-    expect(() => chooseDtype(big, 'auto', limits, 3 * 2 ** 30)).toThrow(/model too large for this device: its weights need f32 \d{5}\.\d MiB, q8 \d{4}\.\d MiB, q4 \d{4}\.\d MiB but the budget is 3072\.0 MiB/);
+    expect(() => chooseDtype(big, 'auto', limits, 3 * 2 ** 30)).toThrow(/model too large for this device: its weights need f32 \d{5}\.\d MiB, f16 \d{5}\.\d MiB, q8 \d{4}\.\d MiB, q4 \d{4}\.\d MiB but the budget is 3072\.0 MiB/);
     expect(chooseDtype(big, 'auto', limits, 5 * 2 ** 30).dtype).toBe('q4');
     expect(() => planMemory(big, 'f32', { maxStorageBufferBindingSize: 8192, maxBufferSize: 8192 })).toThrow(/embed \[32000, 4096\] as f32 needs 500\.0 MiB in one buffer, but this device binds at most 0\.0 MiB/);
   });

@@ -1,7 +1,8 @@
-// Weight-only q8/q4 quantization and the matmul-quant kernels: the CPU packing round-trips within half a
-// quantization step, the GPU linear and gather equal the same math on the unpacked weights (every epilogue
-// and prologue, K not a multiple of 32, decode and prefill tiles, row-split parts), and on stories260K q8
-// generates what f32 generates while q4 stays within a KL bound.
+// f16 storage and weight-only q8/q4 quantization, and the matmul-quant kernels: the CPU packing round-trips
+// within half a step (f16: half an ulp), the GPU linear and gather equal the same math on the unpacked weights
+// (every epilogue and prologue, K not a multiple of 32, decode and prefill tiles, row-split parts), whole models
+// equal the float64 reference on the dequantized weights, and on stories260K f16 generates what f32 generates
+// while q8 and q4 stay within KL bounds.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { nodeGpu } from '../src/gpu/node';
 import { Pass, type Runtime } from '../src/gpu/runtime';
@@ -15,8 +16,14 @@ import { expectClose } from './helpers/close';
 import { loadRefModel, referenceForward, referenceGreedy } from './reference/reference';
 import { argmax } from './reference/sampling';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { memoryFiles } from '../src/engine/files';
+import { f16ToF32, f32ToBf16, f32ToF16, parseSafetensors, tensorToFloat32, writeSafetensors } from '../src/engine/safetensors';
 
 const STORIES = fileURLToPath(new URL('../../shared/models/stories260K', import.meta.url));
+
+const bf16ToF32 = (h: number) => new Float32Array(new Uint32Array([h << 16]).buffer)[0];
 
 function randn(n: number, seed: number, std = 1): Float32Array {
   const g = gaussian(seed);
@@ -48,9 +55,27 @@ describe('CPU packing', () => {
     expect(back[cols + 70]).toBeCloseTo(0.25, 3);
   });
 
+  test('f16 round-trips within half an ulp; values beyond f16\'s range are refused', () => {
+    const rows = 3;
+    const cols = 37; // odd: the last word of a row holds one half
+    const w = randn(rows * cols, 4);
+    w[5] = 0;
+    w[6] = 1e-6; // subnormal in f16
+    w[7] = -65504;
+    const p = packMatrix('f16', w, rows, cols);
+    expect(p.words.length * 4).toBe(packedBytes('f16', rows, cols));
+    const back = unpackMatrix(p);
+    for (let i = 0; i < w.length; i++) expect(Math.abs(back[i] - w[i]), `${i}`).toBeLessThanOrEqual(Math.abs(w[i]) * 2 ** -11 + 2 ** -25);
+    expect(back[7]).toBe(-65504);
+    const big = new Float32Array(64);
+    big[33] = 7e4;
+    expect(() => packMatrix('f16', big, 2, 32, 'lm_head')).toThrow(/lm_head: value 70000 at \[1, 1\] does not fit f16/);
+  });
+
   test('bytes per parameter', () => {
     const n = 4096 * 4096;
     expect(packedBytes('f32', 4096, 4096) / n).toBe(4);
+    expect(packedBytes('f16', 4096, 4096) / n).toBe(2);
     expect(packedBytes('q8', 4096, 4096) / n).toBe(1.125);
     expect(packedBytes('q4', 4096, 4096) / n).toBe(0.625);
   });
@@ -84,6 +109,9 @@ describe('GPU kernels', () => {
   }
 
   test.each([
+    ['f16', 1, 1 << 30],
+    ['f16', 9, 1 << 30],
+    ['f16', 5, 2000],
     ['q8', 1, 1 << 30],
     ['q8', 9, 1 << 30],
     ['q4', 1, 1 << 30],
@@ -116,7 +144,7 @@ describe('GPU kernels', () => {
     up.buffers.forEach((b) => b.destroy());
   });
 
-  test.each([['q8', 1 << 30], ['q4', 1 << 30], ['q8', 700], ['f32', 700]] as [WeightDtype, number][])('%s gather (parts ≤ %i bytes) returns the unpacked rows', async (dt, maxBinding) => {
+  test.each([['f16', 1 << 30], ['q8', 1 << 30], ['q4', 1 << 30], ['f16', 700], ['q8', 700], ['f32', 700]] as [WeightDtype, number][])('%s gather (parts ≤ %i bytes) returns the unpacked rows', async (dt, maxBinding) => {
     const V = 50;
     const D = 72;
     const table = randn(V * D, 21, 0.3);
@@ -155,12 +183,21 @@ function dequantizedRef(dir: string, dt: WeightDtype) {
   return ref;
 }
 
+// |logits − float64 reference on the original weights| ≤ this, per dtype, on these tiny random models (logits
+// of order 1; f32's own bound is 2e-4 + 2e-4·|ref|). Measured worst over gpt2 / qwen2 / llama-wide-heads:
+// f16 2.5e-3 / 3.8e-3 / 3.0e-3, q8 0.091 / 0.084 / 0.096, q4 1.34 / 1.18 / 0.94.
+const TOLERANCE: Record<'f16' | 'q8' | 'q4', [number, number]> = { f16: [1e-2, 0], q8: [0.2, 0], q4: [2.5, 0] };
+
 describe.each(['gpt2', 'qwen2', 'llama-wide-heads'] as TinyKind[])('%s quantized', (kind) => {
-  test.each(['q8', 'q4'] as WeightDtype[])('%s logits equal the float64 reference on the dequantized weights', async (dt) => {
+  test.each(['f16', 'q8', 'q4'] as const)('%s logits equal the float64 reference on the dequantized weights, and the original within its tolerance', async (dt) => {
     const dir = writeTinyModel(kind);
     const model = await Model.load(await nodeGpu(), folderFiles(dir), { dtype: dt });
     const ids = [5, 9, 13, 2, 7, 31, 8, 1, 4];
-    expectClose('logits', (await model.forward(ids)).logits!, referenceForward(dequantizedRef(dir, dt), ids).logits);
+    const got = (await model.forward(ids)).logits!;
+    expectClose('logits', got, referenceForward(dequantizedRef(dir, dt), ids).logits);
+    const orig = referenceForward(loadRefModel(dir), ids).logits;
+    console.log(`${kind} ${dt}: max |logit − f64 reference on the original weights| ${Math.max(...got.map((g, i) => Math.abs(g - orig[i]))).toExponential(2)}`);
+    expectClose('logits vs original', got, orig, ...TOLERANCE[dt]);
     model.dispose();
   });
 });
@@ -213,17 +250,46 @@ describe('stories260K quantized', () => {
   const models: Partial<Record<WeightDtype, Model>> = {};
   beforeAll(async () => {
     const gpu = await nodeGpu();
-    for (const dt of ['f32', 'q8', 'q4'] as WeightDtype[]) models[dt] = await Model.load(gpu, folderFiles(STORIES), { dtype: dt });
+    for (const dt of ['f32', 'f16', 'q8', 'q4'] as WeightDtype[]) models[dt] = await Model.load(gpu, folderFiles(STORIES), { dtype: dt });
   });
   afterAll(() => Object.values(models).forEach((m) => m.dispose()));
 
-  test('weights take 4, 1.125 and (q4 linears, q8 embedding) about 0.7 bytes per parameter', () => {
+  test('weights take 4, 2, 1.125 and (q4 linears, q8 embedding) about 0.7 bytes per parameter', () => {
     const per = (dt: WeightDtype) => models[dt]!.plan.total / models[dt]!.plan.params;
     expect(per('f32')).toBe(4);
+    expect(per('f16')).toBeGreaterThanOrEqual(2);
+    expect(per('f16')).toBeLessThan(2.01); // the norm weights stay f32
+    expect(models.f16!.weightBytes).toBe(models.f16!.plan.total);
     expect(per('q8')).toBeGreaterThanOrEqual(1.125);
     expect(per('q8')).toBeLessThan(1.2); // stories' d_mlp 172 pads to 192 per row
     expect(per('q4')).toBeLessThan(0.9);
     expect(models.q8!.weightBytes).toBeLessThan(models.f32!.weightBytes / 3);
+  });
+
+  test('F16 and BF16 safetensors (matrices; norms F32) load as f16: F16 to the F32 file\'s f16 logits bit for bit, BF16 to the float64 reference on its f16-rounded weights', async () => {
+    const bytes = new Uint8Array(readFileSync(join(STORIES, 'model.safetensors')));
+    const h = parseSafetensors(bytes);
+    const config = readFileSync(join(STORIES, 'config.json'), 'utf8');
+    const as = (dtype: 'F16' | 'BF16') =>
+      memoryFiles(`stories260K-${dtype}`, {
+        'config.json': config,
+        'model.safetensors': writeSafetensors(Object.fromEntries([...h.tensors].map(([n, info]) => [n, { dtype: info.shape.length === 2 ? dtype : 'F32', shape: info.shape, data: tensorToFloat32(bytes, info, h.dataOffset) }]))),
+      });
+    const ids = [1, 300, 20, 45];
+    const f16 = await Model.load(await nodeGpu(), as('F16'), { dtype: 'f16' });
+    expect(Array.from((await f16.forward(ids)).logits!)).toEqual(Array.from((await models.f16!.forward(ids)).logits!));
+    f16.dispose();
+    const bf16 = await Model.load(await nodeGpu(), as('BF16'), { dtype: 'f16' });
+    const ref = loadRefModel(STORIES);
+    const round = (x: number) => f16ToF32(f32ToF16(bf16ToF32(f32ToBf16(x))));
+    for (const [name, data] of ref.tensors) if (ref.shapes.get(name)!.length === 2) ref.tensors.set(name, Float64Array.from(data as ArrayLike<number>, round) as never);
+    expectClose('logits', (await bf16.forward(ids)).logits!, referenceForward(ref, ids).logits);
+    bf16.dispose();
+  });
+
+  test('f16 greedy 30 tokens equal f32\'s', async () => {
+    const f32 = await models.f32!.generate([1], { maxNewTokens: 30, stop: [] });
+    expect(await models.f16!.generate([1], { maxNewTokens: 30, stop: [] })).toEqual(f32);
   });
 
   // stories260K is chaotic under any weight perturbation: f32's first greedy step wins by 0.108 logits and q8's
@@ -243,7 +309,7 @@ describe('stories260K quantized', () => {
     expect(got).toEqual(referenceGreedy(ref, [1], 30));
   });
 
-  test('teacher-forced on f32 greedy: q8 and q4 stay close (mean KL, top-1 agreement)', async () => {
+  test('teacher-forced on f32 greedy: f16, q8 and q4 stay close (mean KL, top-1 agreement)', async () => {
     const f32 = await models.f32!.generate([1], { maxNewTokens: 30, stop: [] });
     const seq = [1, ...f32];
     const V = models.f32!.config.vocab;
@@ -254,10 +320,13 @@ describe('stories260K quantized', () => {
       for (let t = 0; t < seq.length; t++) agree += Number(argmax(lf.subarray(t * V, (t + 1) * V)) === argmax(lq.subarray(t * V, (t + 1) * V)));
       return { kl: meanKl(lf, lq, V), agree: agree / seq.length };
     };
+    const f16 = await stats('f16');
     const q8 = await stats('q8');
     const q4 = await stats('q4');
-    console.log(`stories260K over ${seq.length} positions: q8 mean KL ${q8.kl.toExponential(3)}, top-1 ${(100 * q8.agree).toFixed(1)}%; q4 mean KL ${q4.kl.toExponential(3)}, top-1 ${(100 * q4.agree).toFixed(1)}%`);
+    console.log(`stories260K over ${seq.length} positions: f16 mean KL ${f16.kl.toExponential(3)}, top-1 ${(100 * f16.agree).toFixed(1)}%; q8 mean KL ${q8.kl.toExponential(3)}, top-1 ${(100 * q8.agree).toFixed(1)}%; q4 mean KL ${q4.kl.toExponential(3)}, top-1 ${(100 * q4.agree).toFixed(1)}%`);
     // Measured: q8 KL 1.7e-2, top-1 87%; q4 KL 1.33, top-1 48% (a 64-wide model has no redundancy for 4 bits).
+    expect(f16.agree).toBe(1);
+    expect(f16.kl).toBeLessThan(q8.kl / 20);
     expect(q8.kl).toBeLessThan(q4.kl / 20);
     expect(q8.kl).toBeLessThan(0.04);
     expect(q4.kl).toBeLessThan(2);

@@ -25,7 +25,7 @@ const USAGE = `usage: latentlab <command> [flags]
   models   list | rm ID[@REVISION] | clear        Hub downloads in the cache folder [--cache-dir DIR]
 --model takes a folder, a .gguf file or a Hub id (owner/name[@revision]); with a Hub id also [--hub-url URL]
 [--token TOKEN (or HF_TOKEN)] [--revision REV] [--cache-dir DIR (default ~/.cache/latentlab)] [--quiet].
---dtype f32|q8|q4|auto (default auto: the most precise that fits --gpu-budget-mb, default 2048).
+--dtype f32|f16|q8|q4|auto (default auto: the most precise that fits --gpu-budget-mb, default 2048).
 --adapter DIR applies a PEFT LoRA adapter on logits, generate and cache.
 Output is JSON; the adapter in use is printed on stderr.`;
 

@@ -10,7 +10,7 @@ import { openFiles, openGguf, type OpenedModel } from '../engine/open-model';
 import { FolderStore } from '../engine/store-node';
 import { type Args, num, str } from './args';
 
-const DTYPES = ['auto', 'f32', 'q8', 'q4'] as const;
+const DTYPES = ['auto', 'f32', 'f16', 'q8', 'q4'] as const;
 
 export function loadOptions(args: Args): LoadOptions {
   const dtype = str(args, 'dtype', 'auto');

@@ -76,9 +76,9 @@ export function planMemory(cfg: ModelConfig, dtype: WeightDtype, limits: DeviceL
   return { dtype, tensors, total: tensors.reduce((n, t) => n + t.bytes, 0), params };
 }
 
-/** The plan for `dtype`, or for 'auto' the most precise of f32, q8, q4 whose total fits the budget; throws with the numbers. */
+/** The plan for `dtype`, or for 'auto' the most precise of f32, f16, q8, q4 whose total fits the budget; throws with the numbers. */
 export function chooseDtype(cfg: ModelConfig, dtype: WeightDtype | 'auto', limits: DeviceLimits, budget = DEFAULT_BUDGET): MemoryPlan {
-  const order: WeightDtype[] = dtype === 'auto' ? ['f32', 'q8', 'q4'] : [dtype];
+  const order: WeightDtype[] = dtype === 'auto' ? ['f32', 'f16', 'q8', 'q4'] : [dtype];
   const tried: string[] = [];
   for (const dt of order) {
     const plan = planMemory(cfg, dt, limits);
@@ -87,6 +87,6 @@ export function chooseDtype(cfg: ModelConfig, dtype: WeightDtype | 'auto', limit
   }
   throw new Error(
     `model too large for this device: its weights need ${tried.join(', ')} but the budget is ${MiB(budget)}` +
-      `; ${dtype === 'auto' ? '' : 'try a smaller --dtype (q8 or q4), or '}raise the GPU memory budget (--gpu-budget-mb) if the device has more`,
+      `; ${dtype === 'auto' ? '' : 'try a smaller --dtype (f16, q8 or q4), or '}raise the GPU memory budget (--gpu-budget-mb) if the device has more`,
   );
 }

@@ -6,7 +6,7 @@ import { shaders } from '../shaders';
 import type { LinearArgs } from './ops';
 import type { PackedWeight } from './packed-weights';
 
-const QBITS = { f32: 32, q8: 8, q4: 4 } as const;
+const QBITS = { f32: 32, f16: 16, q8: 8, q4: 4 } as const;
 
 export function linearPacked(pass: Pass, a: LinearArgs, w: PackedWeight): void {
   if (a.K % 4 !== 0) throw new Error(`linear: inner dimension ${a.K} is not a multiple of 4`);

@@ -1,10 +1,10 @@
-// Weight matrices that are not one plain f32 buffer: quantized (q8/q4) or split by rows because they
+// Weight matrices that are not one plain f32 buffer: f16, quantized (q8/q4), or split by rows because they
 // exceed the device's largest storage binding. The model passes such a matrix around as its first
 // part's GPUBuffer (so forward.ts and the Weights shape stay as they are); ops.linear and ops.gather
 // look the buffer up here and run shaders/matmul-quant.wgsl over every part.
 
 import type { Runtime } from '../gpu/runtime';
-import { GROUP, packMatrix, packedBytes, type WeightDtype } from './quant';
+import { GROUP, packMatrix, packedBytes, wordsPerRow, type WeightDtype } from './quant';
 
 export interface MatrixPart {
   buf: GPUBuffer;
@@ -61,9 +61,8 @@ export function uploadMatrix(rt: Runtime, data: Float32Array, rows: number, cols
     parts.push({ buf, row0: r0, rows: n, groupOffset: p.groupOffset });
     bytes += buf.size;
   }
-  const groups = Math.ceil(cols / GROUP);
-  const wordsPerRow = dtype === 'f32' ? cols : dtype === 'q8' ? groups * 8 : groups * 4;
-  const w: PackedWeight = { dtype, rows, cols, groups, wordsPerRow, parts };
+  // Every layout loops over groups of 32 columns; only q8/q4 store per-group data.
+  const w: PackedWeight = { dtype, rows, cols, groups: Math.ceil(cols / GROUP), wordsPerRow: wordsPerRow(dtype, cols), parts };
   layouts.set(parts[0].buf, w);
   return { handle: parts[0].buf, buffers: parts.map((p) => p.buf), bytes };
 }

@@ -1,6 +1,7 @@
 // Linear layer over packed weights (engine/quant.ts): C[m, nOff + n] = sum_k A'[m, k] * W[n, k] + bias[nOff + n],
 // with W dequantized as it is loaded. QBITS picks the packing: 8 (int8 · f32 scale per group of 32),
-// 4 (nibble · f16 scale + f16 min per group of 32) or 32 (plain f32, for matrices split by rows).
+// 4 (nibble · f16 scale + f16 min per group of 32), 16 (f16 pairs, unpacked to f32: no shader-f16 needed)
+// or 32 (plain f32, for matrices split by rows).
 // Same prologue affine (a norm's weight and bias on A) and fused residual (R = res + C) as matmul.wgsl.
 // A row-split matrix runs one dispatch per part; nOff places the part's columns and ldc is C's row stride.
 // Each thread computes TM rows x 4 columns; per group the dot products are taken on the integers and
@@ -12,7 +13,7 @@ struct Params {
   K: u32,
   aRow0: u32, // first row of A to read (the last position only, for generation)
   G: u32,     // groups of 32 per weight row
-  WPR: u32,   // quant words per weight row (K for f32)
+  WPR: u32,   // u32 words per weight row (K for f32, K/2 for f16)
   gOff: u32,  // u32 offset of the group data
   nOff: u32,  // first output column of this part
   ldc: u32,   // row stride of C, res and R
@@ -86,6 +87,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
           b1 = u4x4(W[wr.y + k / 2u], sh);
           b2 = u4x4(W[wr.z + k / 2u], sh);
           b3 = u4x4(W[wr.w + k / 2u], sh);
+        } else if (QBITS == 16u) {
+          let i = 2u * k;
+          b0 = vec4<f32>(unpack2x16float(W[wr.x + i]), unpack2x16float(W[wr.x + i + 1u]));
+          b1 = vec4<f32>(unpack2x16float(W[wr.y + i]), unpack2x16float(W[wr.y + i + 1u]));
+          b2 = vec4<f32>(unpack2x16float(W[wr.z + i]), unpack2x16float(W[wr.z + i + 1u]));
+          b3 = vec4<f32>(unpack2x16float(W[wr.w + i]), unpack2x16float(W[wr.w + i + 1u]));
         } else {
           let i = 4u * k;
           b0 = bitcast<vec4<f32>>(vec4<u32>(W[wr.x + i], W[wr.x + i + 1u], W[wr.x + i + 2u], W[wr.x + i + 3u]));
@@ -181,6 +188,8 @@ fn gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
       let q = (W[r * p.WPR + i / 8u] >> (4u * (i % 8u))) & 15u;
       let sm = unpack2x16float(W[p.gOff + r * p.G + i / 32u]);
       v = f32(q) * sm.y + sm.x;
+    } else if (QBITS == 16u) {
+      v = unpack2x16float(W[r * p.WPR + i / 2u])[i % 2u];
     } else {
       v = bitcast<f32>(W[r * p.WPR + i]);
     }
