@@ -97,22 +97,29 @@ export interface EditArgs {
   /** Heads in a 'map' layout (0 for 'pos'). */
   mapHeads: number;
   mode: 'replace' | 'add' | 'zero';
+  /** 'pos': rows of `width`; 'map': the whole map. */
   value: GPUBuffer;
-  fullValue: boolean;
+  /** Rows in `value` ('pos'). */
+  valueRows: number;
   coeff: number;
+  /** [T] u32: the value row + 1 that each position takes, 0 where it is not edited. */
   posMask: GPUBuffer;
   headMask: GPUBuffer;
+}
+
+function editUniforms(e: EditArgs, mode: number) {
+  return uniforms(e.T, e.width, e.rowStride, e.colOffset, e.headDim, e.mapHeads, mode, e.valueRows, f32(e.coeff), e.mapHeads ? 1 : 0);
 }
 
 export function edit(pass: Pass, e: EditArgs): void {
   const mode = { replace: 0, add: 1, zero: 2 }[e.mode];
   const n = e.mapHeads ? e.mapHeads * e.T * e.width : e.T * e.width;
-  pass.dispatch(
-    pipe(pass, 'hookEdit'),
-    uniforms(e.T, e.width, e.rowStride, e.colOffset, e.headDim, e.mapHeads, mode, e.fullValue ? 1 : 0, f32(e.coeff), e.mapHeads ? 1 : 0),
-    [e.X, e.value, e.posMask, e.headMask],
-    grid(n),
-  );
+  pass.dispatch(pipe(pass, 'hookEdit'), editUniforms(e, mode), [e.X, e.value, e.posMask, e.headMask, pass.rt.unused(5)], grid(n));
+}
+
+/** dValue += the gradient of edit `e`'s value, reading d loss / d X from `dX` ('pos' layout only). */
+export function editValueGrad(pass: Pass, e: EditArgs, dX: GPUBuffer, dValue: GPUBuffer): void {
+  pass.dispatch(pipe(pass, 'hookEdit', 'value_grad'), editUniforms(e, 0), [dX, pass.rt.unused(2), e.posMask, e.headMask, dValue], grid(e.valueRows * e.width));
 }
 
 export function kvAppend(pass: Pass, qkv: GPUBuffer, k: GPUBuffer, v: GPUBuffer, T: number, width: number, stride: number, kOffset: number, vOffset: number, row0: number): void {

@@ -5,8 +5,9 @@
 import { Pass } from '../gpu/runtime';
 import { record, type ModelParts } from './forward';
 import * as gop from './grad-ops';
-import { HookSession } from './hook-session';
+import { HookSession, type TensorEdit } from './hook-session';
 import type { HookSpec } from './hooks';
+import type { Trainable } from './free-tensors';
 import { mix32, type LoraAdapter } from './lora';
 import { Tape } from './tape';
 
@@ -42,10 +43,7 @@ export interface TrainOptions {
   seed?: number;
 }
 
-export interface Param {
-  name: string;
-  buf: GPUBuffer;
-  n: number;
+export interface Param extends Trainable {
   grad: GPUBuffer;
   m1: GPUBuffer;
   m2: GPUBuffer;
@@ -75,11 +73,13 @@ export class Trainer {
   readonly params: Param[] = [];
   step = 0;
   private norms: GPUBuffer;
+  /** How the free tensors among the params enter every forward. */
+  private edits: TensorEdit[];
 
   constructor(
     private m: ModelParts,
-    /** Named GPU tensors to train (LoRA A/B, or model weights for full fine-tuning), with their sizes. */
-    trainables: { name: string; buf: GPUBuffer; n: number }[],
+    /** Named GPU tensors to train (LoRA A/B, model weights, steering vectors, soft prompts), with their sizes. */
+    trainables: Trainable[],
     readonly opts: TrainOptions,
     private lora: LoraAdapter | null = null,
   ) {
@@ -91,12 +91,12 @@ export class Trainer {
       this.params.push({ ...t, grad: zero(), m1: zero(), m2: zero() });
     }
     this.norms = rt.createStatic(new Float32Array(this.params.length + 2));
+    this.edits = trainables.flatMap((t) => (t.edit ? [t.edit] : []));
   }
 
   /** The lowest layer holding a trained tensor: backward stops there. */
   private fromLayer(): number {
-    const layers = this.params.map((p) => /(?:layers|\.h)\.(\d+)\./.exec(p.name)).map((x) => (x ? Number(x[1]) : this.m.cfg.nLayers));
-    return Math.min(...layers);
+    return Math.min(...this.params.map((p) => layerOf(this.m.cfg.nLayers, p)));
   }
 
   /** One optimizer step over `batch` (gradients accumulated over its sequences). */
@@ -112,7 +112,7 @@ export class Trainer {
       const counted = checkExample(cfg.vocab, ex);
       tokens += ex.ids.length;
       const tape = new Tape(pass, grads, this.fromLayer());
-      const hooks = new HookSession(cfg, ex.hooks ?? [], pass, ex.ids.length, 0, tape);
+      const hooks = new HookSession(cfg, ex.hooks ?? [], pass, ex.ids.length, 0, tape, this.edits);
       const dropoutSeed = exampleSeed(this.opts.seed ?? 0, this.step + 1, k);
       const { logits } = record(this.m, pass, hooks, ex.ids, { lora: this.lora, positions: ex.positions, dropoutSeed }, tape);
       // An example may have no labels when its loss is a gradient seeded into a hook (see HookOp 'seed').
@@ -147,7 +147,7 @@ export class Trainer {
     const out: Promise<Float32Array>[] = [];
     for (const ex of batch) {
       const counted = checkExample(this.m.cfg.vocab, ex);
-      const hooks = new HookSession(this.m.cfg, ex.hooks ?? [], pass, ex.ids.length, 0, null);
+      const hooks = new HookSession(this.m.cfg, ex.hooks ?? [], pass, ex.ids.length, 0, null, this.edits);
       const { logits } = record(this.m, pass, hooks, ex.ids, { lora: this.lora, positions: ex.positions }, null);
       out.push(this.crossEntropy(pass, null, logits!.buf, ex, counted));
     }
@@ -194,6 +194,17 @@ export class Trainer {
   }
 }
 
+/** The layer whose backward first involves `p` (-1: the embeddings; nLayers: the head). */
+function layerOf(nLayers: number, p: Trainable): number {
+  if (p.edit) {
+    const block = /^blocks\.(\d+)\./.exec(p.edit.name);
+    if (block) return Number(block[1]);
+    return p.edit.name === 'hook_embed' || p.edit.name === 'hook_pos_embed' ? -1 : nLayers;
+  }
+  const m = /(?:layers|\.h)\.(\d+)\./.exec(p.name);
+  return m ? Number(m[1]) : nLayers;
+}
+
 /** The dropout seed of example `k` of 1-based step `step`. */
 export function exampleSeed(seed: number, step: number, k: number): number {
   return mix32((mix32(seed >>> 0) ^ Math.imul(step, 0x9e3779b9) ^ Math.imul(k + 1, 0x85ebca6b)) >>> 0);
@@ -221,7 +232,7 @@ export async function lossGradients(
   ex: Example,
   hooks: HookSpec[],
   lora: LoraAdapter | null = null,
-  params: { name: string; buf: GPUBuffer; n: number }[] = [],
+  params: Trainable[] = [],
   opts: { dropoutSeed?: number } = {},
 ): Promise<{ loss: number; cache: Record<string, Float32Array>; grads: Record<string, Float32Array> }> {
   const counted = checkExample(m.cfg.vocab, ex);
@@ -230,7 +241,8 @@ export async function lossGradients(
     return pass.zeroBuffer(p.n * 4);
   });
   const tape = new Tape(pass, new Map(params.map((p, i) => [p.buf, grads[i]])), -1);
-  const session = new HookSession(m.cfg, [...(ex.hooks ?? []), ...hooks], pass, ex.ids.length, 0, tape);
+  const edits = params.flatMap((p) => (p.edit ? [p.edit] : []));
+  const session = new HookSession(m.cfg, [...(ex.hooks ?? []), ...hooks], pass, ex.ids.length, 0, tape, edits);
   const logits = record(m, pass, session, ex.ids, { lora, positions: ex.positions, dropoutSeed: opts.dropoutSeed }, tape).logits!;
   const T = ex.ids.length;
   const labels = pass.scratchBuffer(T * 4);
