@@ -12,6 +12,7 @@ import * as op from '../src/engine/ops';
 import { packMatrix, unpackMatrix, packedBytes, GROUP, type WeightDtype } from '../src/engine/quant';
 import { uploadMatrix } from '../src/engine/packed-weights';
 import { gaussian, writeTinyModel, type TinyKind } from './fixtures/tiny-models';
+import { dequantizedRef } from './helpers/dequantized-ref';
 import { expectClose } from './helpers/close';
 import { loadRefModel, referenceForward, referenceGreedy } from './reference/reference';
 import { argmax } from './reference/sampling';
@@ -163,26 +164,6 @@ describe('GPU kernels', () => {
   });
 });
 
-/** The reference model of a fixture folder with every matrix the engine quantizes replaced by its dequantized self. */
-function dequantizedRef(dir: string, dt: WeightDtype) {
-  const ref = loadRefModel(dir);
-  for (const [name, data] of ref.tensors) {
-    const shape = ref.shapes.get(name)!;
-    if (shape.length !== 2 || name.includes('wpe')) continue; // GPT-2's position table stays f32
-    const table = /embed_tokens|wte|lm_head/.test(name);
-    const qd: WeightDtype = table && dt === 'q4' ? 'q8' : dt;
-    const x = Float32Array.from(data as ArrayLike<number>);
-    // GPT-2's Conv1D weights are [in, out]; the engine quantizes rows of [out, in].
-    const conv = name.startsWith('transformer.h.');
-    const [rows, cols] = conv ? [shape[1], shape[0]] : [shape[0], shape[1]];
-    // t(m, r, c): the [c, r] transpose of an [r, c] matrix.
-    const t = (m: Float32Array, r: number, c: number) => Float32Array.from({ length: m.length }, (_, i) => m[(i % r) * c + Math.floor(i / r)]);
-    const q = unpackMatrix(packMatrix(qd, conv ? t(x, cols, rows) : x, rows, cols));
-    ref.tensors.set(name, (conv ? t(q, rows, cols) : q) as never);
-  }
-  return ref;
-}
-
 // |logits − float64 reference on the original weights| ≤ this, per dtype, on these tiny random models (logits
 // of order 1; f32's own bound is 2e-4 + 2e-4·|ref|). Measured worst over gpt2 / qwen2 / llama-wide-heads:
 // f16 2.5e-3 / 3.8e-3 / 3.0e-3, q8 0.091 / 0.084 / 0.096, q4 1.34 / 1.18 / 0.94.
@@ -292,9 +273,12 @@ describe('stories260K quantized', () => {
     expect(await models.f16!.generate([1], { maxNewTokens: 30, stop: [] })).toEqual(f32);
   });
 
-  // stories260K is chaotic under any weight perturbation: f32's first greedy step wins by 0.108 logits and q8's
-  // logit error is ~0.1-0.2, so q8's free-running greedy leaves f32's at the first token (so does the float64
-  // reference on the same q8 weights with groups of 16). What must hold: the GPU q8/q4 forward is exactly the
+  // stories260K is chaotic under weight perturbations larger than f16's: f32's greedy steps 0 and 2 win by 0.108
+  // and 0.053 logits and q8's logit error is ~0.1-0.2, so q8's free-running greedy leaves f32's at the first token.
+  // In the float64 reference, int8 with absmax scales per group of 32 (q8), or MSE-fitted scales, leaves at token
+  // 0; groups of 16 at token 2; groups of 8 or 4 at token 19. Quantizing only layer 0's gate_proj already leaves
+  // at token 0. So the acceptance "q8 greedy equals f32's" holds for f16 here and for q8 on the 256-wide model
+  // above, not for int8 on this 64-wide model. What must hold: the GPU q8/q4 forward is exactly the
   // float64 math on the dequantized weights, and teacher-forced on f32's continuation the distributions stay close.
   test.each(['q8', 'q4'] as WeightDtype[])('%s greedy 30 tokens equal the float64 reference on the same dequantized weights', async (dt) => {
     const ref = loadRefModel(STORIES);

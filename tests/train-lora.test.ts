@@ -102,11 +102,6 @@ describe('adapters on a tiny Llama', () => {
     const bad = new FinetuneRun(model, [{ ids: [1, 2], labels: [-1, -1] }], settings);
     await expect(bad.next()).rejects.toThrow(/no position has a label/);
     bad.dispose();
-    const q8 = await Model.load(await nodeGpu(), folderFiles(writeTinyModel('llama-gqa')), { dtype: 'q8' });
-    const quantized = new FinetuneRun(q8, data, settings);
-    await expect(quantized.next()).rejects.toThrow(/gradients need plain f32 weights.*q8: load it with dtype f32/);
-    quantized.dispose();
-    q8.dispose();
   });
 });
 

@@ -8,6 +8,7 @@ import type { ModelConfig } from './config';
 import { moduleDropoutSeed, type LoraAdapter, type ModuleSlice } from './lora';
 import type { Tape } from './tape';
 import { packedWeightOf } from './packed-weights';
+import { linearInputGrad } from './grad-quant';
 import type { Linear as LinearWeights, NormAffine } from './weights';
 
 export interface LinearCall {
@@ -43,9 +44,10 @@ export class Layers {
 
   linear(c: LinearCall, layer: number): void {
     const { pass } = this;
-    if (this.tape && layer >= this.tape.fromLayer && packedWeightOf(c.w.w)) {
-      const pw = packedWeightOf(c.w.w)!;
-      throw new Error(`gradients need plain f32 weights, but this model's ${c.modules[0]?.name ?? 'weights'} are ${pw.parts.length > 1 ? 'split by rows' : pw.dtype}: load it with dtype f32`);
+    // f16 / q8 / q4 and row-split weights are frozen: they pass the input gradient on (engine/grad-quant.ts), nothing more.
+    const pw = packedWeightOf(c.w.w);
+    if (pw && this.tape?.paramGrad(c.w.w)) {
+      throw new Error(`training ${c.modules[0]?.name ?? 'a weight'} needs it as plain f32, but it is ${pw.parts.length > 1 ? 'split by rows' : pw.dtype}: load the model with dtype f32 (LoRA and activation gradients work on any dtype)`);
     }
     const K = c.w.in;
     const N = c.w.out;
@@ -102,7 +104,7 @@ export class Layers {
       }
       // dA: the gradient at the matmul's input (before the affine's backward, if any).
       const dA = c.affine ? this.buf(M * K) : tape.grad(c.A);
-      gop.matmulStrided(pass, M, K, N, { buf: dC, rows: N, cols: 1 }, { buf: c.w.w, rows: K, cols: 1 }, { buf: dA, rows: K, cols: 1 }, 1, c.affine ? 0 : 1);
+      linearInputGrad(pass, M, K, N, dC, c.w.w, dA, c.affine ? 0 : 1);
       if (dW) gop.matmulStrided(pass, N, K, M, { buf: dC, rows: 1, cols: N }, { buf: input, rows: K, cols: 1 }, { buf: dW, rows: K, cols: 1 }, 1, 1);
       loras.forEach(({ s, m }, i) => {
         const H = hidden[i];

@@ -1,5 +1,6 @@
 // Launches of shaders/matmul-quant.wgsl for packed or row-split weights (engine/packed-weights.ts):
-// one dispatch per part. ops.linear and ops.gather route here when their weight buffer is registered.
+// one dispatch per part. ops.linear and ops.gather route here when their weight buffer is registered;
+// engine/grad-quant.ts routes the input gradient of such a linear to linearInputGradPacked.
 
 import { type Pass, uniforms } from '../gpu/runtime';
 import { shaders } from '../shaders';
@@ -27,7 +28,7 @@ export function linearPacked(pass: Pass, a: LinearArgs, w: PackedWeight): void {
   for (const part of w.parts) {
     pass.dispatch(
       p,
-      uniforms(a.M, part.rows, a.K, a.aRow0 ?? 0, w.groups, w.wordsPerRow, part.groupOffset, part.row0, a.N, 0),
+      uniforms(a.M, part.rows, a.K, a.aRow0 ?? 0, w.groups, w.wordsPerRow, part.groupOffset, part.row0, a.N, 0, 0),
       [a.A, part.buf, a.bias ?? u(3), a.affine?.buf ?? u(4), a.residual?.res ?? u(5), a.C, a.residual?.R ?? u(7)],
       [Math.ceil(part.rows / (4 * WGX)), Math.ceil(a.M / (WGY * TM))],
     );
@@ -42,9 +43,24 @@ export function gatherPacked(pass: Pass, ids: GPUBuffer, w: PackedWeight, out: G
   for (const part of w.parts) {
     pass.dispatch(
       p,
-      uniforms(T, part.rows, D, 0, w.groups, w.wordsPerRow, part.groupOffset, 0, D, part.row0),
+      uniforms(T, part.rows, D, 0, w.groups, w.wordsPerRow, part.groupOffset, 0, D, part.row0, 0),
       [ids, part.buf, u(3), u(4), u(5), out, u(7)],
       [T],
     );
   }
+}
+
+/** dA[M, K] (+)= dC[M, N] · W over every part (the first part overwrites unless `accumulate`). */
+export function linearInputGradPacked(pass: Pass, M: number, dC: GPUBuffer, w: PackedWeight, dA: GPUBuffer, accumulate: boolean): void {
+  if (w.cols % 4 !== 0) throw new Error(`linear backward: inner dimension ${w.cols} is not a multiple of 4`);
+  const p = pass.rt.pipeline('matmulQuant', shaders.matmulQuant, 'dx', { QBITS: QBITS[w.dtype] });
+  const u = (slot: number) => pass.rt.unused(slot);
+  w.parts.forEach((part, i) => {
+    pass.dispatch(
+      p,
+      uniforms(M, part.rows, w.cols, 0, w.groups, w.wordsPerRow, part.groupOffset, part.row0, w.rows, 0, accumulate || i > 0 ? 1 : 0),
+      [u(1), part.buf, u(3), u(4), dC, dA, u(7)],
+      [Math.ceil(w.cols / 4 / 64), Math.ceil(M / 4)],
+    );
+  });
 }

@@ -18,6 +18,7 @@ struct Params {
   nOff: u32,  // first output column of this part
   ldc: u32,   // row stride of C, res and R
   row0: u32,  // gather: first table row this part holds
+  acc: u32,   // dx: 1 adds into dA, 0 overwrites it
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -25,8 +26,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> W: array<u32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> pro: array<vec4<f32>>; // [2, K/4]: scale, then shift
-@group(0) @binding(5) var<storage, read> res: array<f32>;
-@group(0) @binding(6) var<storage, read_write> C: array<f32>;
+@group(0) @binding(5) var<storage, read> res: array<f32>; // dx: dC
+@group(0) @binding(6) var<storage, read_write> C: array<f32>; // dx: dA
 @group(0) @binding(7) var<storage, read_write> R: array<f32>;
 
 override QBITS: u32 = 8u;
@@ -194,5 +195,58 @@ fn gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
       v = bitcast<f32>(W[r * p.WPR + i]);
     }
     C[t * p.K + i] = v;
+  }
+}
+
+// The input gradient through frozen packed weights (no dW): dA[m, k] (+)= sum_n dC[m, nOff + n] · W[n, k] over
+// this part's rows n, with W dequantized as it is read. dC is binding 5 (row stride ldc), dA binding 6 [M, K].
+// Each thread takes 4 rows of dA and 4 consecutive k: one q8 word, half a q4 word, two f16 words, four f32.
+@compute @workgroup_size(64)
+fn dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let kq = wg.x * 64u + lid.x;
+  let m0 = wg.y * 4u;
+  if (4u * kq >= p.K) { return; }
+  let g = kq / 8u;
+  let d0r = m0 * p.ldc + p.nOff;
+  let d1r = min(m0 + 1u, p.M - 1u) * p.ldc + p.nOff;
+  let d2r = min(m0 + 2u, p.M - 1u) * p.ldc + p.nOff;
+  let d3r = min(m0 + 3u, p.M - 1u) * p.ldc + p.nOff;
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  for (var n = 0u; n < p.N; n++) {
+    let w = n * p.WPR;
+    var b = vec4<f32>(0.0);
+    if (QBITS == 8u) {
+      b = unpack4x8snorm(W[w + kq]) * (127.0 * bitcast<f32>(W[p.gOff + n * p.G + g]));
+    } else if (QBITS == 4u) {
+      let sm = unpack2x16float(W[p.gOff + n * p.G + g]);
+      b = u4x4(W[w + kq / 2u], (kq & 1u) * 16u) * sm.y + vec4<f32>(sm.x);
+    } else if (QBITS == 16u) {
+      b = vec4<f32>(unpack2x16float(W[w + 2u * kq]), unpack2x16float(W[w + 2u * kq + 1u]));
+    } else {
+      let i = w + 4u * kq;
+      b = bitcast<vec4<f32>>(vec4<u32>(W[i], W[i + 1u], W[i + 2u], W[i + 3u]));
+    }
+    c0 += res[d0r + n] * b;
+    c1 += res[d1r + n] * b;
+    c2 += res[d2r + n] * b;
+    c3 += res[d3r + n] * b;
+  }
+  for (var r = 0u; r < 4u; r++) {
+    let m = m0 + r;
+    if (m < p.M) {
+      var v = c0;
+      if (r == 1u) { v = c1; }
+      if (r == 2u) { v = c2; }
+      if (r == 3u) { v = c3; }
+      let o = m * p.K + 4u * kq;
+      for (var j = 0u; j < 4u; j++) {
+        var c = v[j];
+        if (p.acc == 1u) { c += C[o + j]; }
+        C[o + j] = c;
+      }
+    }
   }
 }
