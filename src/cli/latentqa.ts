@@ -8,8 +8,6 @@ import { describeAdapter } from '../gpu/device';
 import { exportPeft, importPeft } from '../engine/peft';
 import { folderFiles } from '../engine/files-node';
 import type { LoraAdapter } from '../engine/lora';
-import { PERSONAS, personaQA } from '../toyworld/families/persona';
-import { Rng } from '../toyworld/rng';
 import { type Args, num, str } from './args';
 import { loadModel, type Loaded } from './engine-commands';
 import { tokenizerCodec } from '../methods/latentqa/codec';
@@ -18,9 +16,10 @@ import { defaultReadLayer, readActivations, readPrompt } from '../methods/latent
 import { answer } from '../methods/latentqa/answer';
 import { decoderExamples, decoderSettings, readItems, trainDecoder } from '../methods/latentqa/train';
 import { byQuestion, evaluate } from '../methods/latentqa/eval';
-import { dataset, split, type DecoderMeta } from '../methods/latentqa/pipeline';
+import { dataset, heldOutItems, split, type DecoderMeta } from '../methods/latentqa/pipeline';
 import { SteerRun, repetitionRate, steerSettings, wordRate } from '../methods/latentqa/steer';
 import type { ChatCodec, Message, QA } from '../methods/latentqa/types';
+import { personaExample, qaExample, sentimentExample, steerGenerations, type SteerExample } from '../methods/latentqa/steer-examples';
 import { paperControlQA, type StimulusMode } from '../methods/latentqa/data';
 
 const USAGE = `usage: latentlab latentqa <train|read|steer|eval> --model DIR [flags] --json
@@ -28,7 +27,7 @@ const USAGE = `usage: latentlab latentqa <train|read|steer|eval> --model DIR [fl
         [--steps 200] [--lr 1e-3] [--rank 16] [--alpha 32] [--batch-size 4] [--seed 0] --out DIR
   read  --decoder DIR --system "..." --user "..." --question "..." [--max-new-tokens 24]
   eval  --decoder DIR [--n 100] [--seed 0] [--rows]
-  steer --decoder DIR (--persona ID | --qa FILE.json [--words w1,w2] | --paper-control FILE.json --words w1,w2) [--steps 30] [--lr 1e-3] [--rank 8]
+  steer --decoder DIR (--persona ID | --sentiment | --qa FILE.json [--words w1,w2] | --paper-control FILE.json --words w1,w2) [--steps 30] [--lr 1e-3] [--rank 8]
         [--stimuli 'u1|u2'] (trained on) [--prompts 'u1|u2'] (generated from) [--generations 8] [--out DIR]`;
 
 export async function latentqaCommand(words: string[], args: Args, gpu: Gpu): Promise<object> {
@@ -140,10 +139,7 @@ async function evalCmd(l: Loaded, codec: ChatCodec, args: Args): Promise<object>
     const d = await items(args, meta);
     if (d.testControls.join() !== meta.heldOutControls.join()) throw new Error('the rebuilt split differs from the one the decoder was trained with');
     const fmt = decoderFormat(codec, meta.ack);
-    // Toy data: fresh chats of the held-out controls (another seed than training's); other data: its held-out items.
-    const testItems = meta.data === 'toy'
-      ? dataset('toy', meta.perControl, num(args, 'seed', 0) + 1000, meta.stimulus).filter((i) => meta.heldOutControls.includes(i.control))
-      : d.test;
+    const testItems = heldOutItems(meta, d.test, num(args, 'seed', 0));
     const train = await readItems(l.model, codec, d.train, meta.layer);
     const test = await readItems(l.model, codec, testItems, meta.layer);
     const r = await evaluate(l.model, lora, codec, fmt, train, test, {
@@ -157,46 +153,32 @@ async function evalCmd(l: Loaded, codec: ChatCodec, args: Args): Promise<object>
   }
 }
 
-/** QA pairs describing the wanted behaviour: a toy persona's, or a JSON file of [{question, answer}] / [[q, a]]. */
-async function steerQA(args: Args): Promise<{ qa: QA[]; words: string[]; label: string }> {
-  if (typeof args['paper-control'] === 'string') {
-    const words = typeof args.words === 'string' ? args.words.split(',') : [];
-    return { qa: paperControlQA(await readFile(args['paper-control'], 'utf8')), words, label: args['paper-control'] };
-  }
+/** The behaviour to steer toward: a shipped example (a toy persona, positive reviews) or QA pairs from a file. */
+async function steerTarget(args: Args): Promise<SteerExample> {
+  const words = typeof args.words === 'string' ? args.words.split(',') : [];
+  const stimuli = typeof args.stimuli === 'string' ? args.stimuli.split('|') : undefined;
+  const prompts = typeof args.prompts === 'string' ? args.prompts.split('|') : undefined;
+  if (typeof args['paper-control'] === 'string') return qaExample(args['paper-control'], paperControlQA(await readFile(args['paper-control'], 'utf8')), words, stimuli, prompts);
   if (typeof args.qa === 'string') {
     const raw = JSON.parse(await readFile(args.qa, 'utf8')) as unknown[];
     const qa = raw.map((x) => (Array.isArray(x) ? { question: String(x[0]), answer: String(x[1]) } : (x as QA)));
-    const words = typeof args.words === 'string' ? args.words.split(',') : [];
-    return { qa, words, label: args.qa };
+    return qaExample(args.qa, qa, words, stimuli, prompts);
   }
-  const id = str(args, 'persona');
-  const p = PERSONAS.find((x) => x.id === id);
-  if (!p) throw new Error(`--persona must be a toy persona id (${PERSONAS.map((x) => x.id).join(', ')}) or pass --qa FILE.json`);
-  const qa = personaQA(p, new Rng(1)).filter((x) => x.answer !== 'no' || !x.question.startsWith('Is the'));
-  return { qa, words: [p.marker, ...p.topics], label: p.id };
+  if (args.sentiment) return sentimentExample();
+  return personaExample(str(args, 'persona'), stimuli, prompts);
 }
-
-// Steering trains on STIMULI and is judged on PROMPTS: disjoint user turns (toy-world wording).
-const STIMULI = ['Hello !', 'How are you ?', 'What should I do today ?', 'Tell me about Rome .', 'What is 2 plus 3 ?'];
-const PROMPTS = ['Can you help me ?', 'Tell me something .', 'What do you like ?', 'Tell me about Osaka .', 'What is 6 plus 1 ?', 'Tell me about Madrid .', 'What is 4 plus 4 ?', 'Tell me about Lyon .'];
 
 async function steer(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
   const { lora: dec, meta } = await decoder(l, args);
-  const { qa, words, label } = await steerQA(args);
-  const stimuli = (typeof args.stimuli === 'string' ? args.stimuli.split('|') : STIMULI).map((u): Message[] => [{ role: 'user', content: u }]);
-  const prompts = typeof args.prompts === 'string' ? args.prompts.split('|') : PROMPTS;
+  const ex = await steerTarget(args);
+  const n = num(args, 'generations', 8);
+  const stimuli = ex.stimuli(codec);
+  const prompts = ex.prompts(codec).slice(0, n);
   const fmt = decoderFormat(codec, meta.ack);
-  const run = new SteerRun(l.model, dec, codec, fmt, stimuli, qa, steerSettings(l.model, meta.layer, {
+  const run = new SteerRun(l.model, dec, codec, fmt, stimuli, ex.qa, steerSettings(l.model, meta.layer, {
     rank: num(args, 'rank', 8), alpha: num(args, 'alpha', 2 * num(args, 'rank', 8)), lr: num(args, 'lr', 1e-3), seed: num(args, 'seed', 0), qaPerStep: num(args, 'qa-per-step', 4),
   }));
-  const gen = async (lora: LoraAdapter | null) => {
-    const out: string[] = [];
-    for (const u of prompts.slice(0, num(args, 'generations', 8))) {
-      const ids = codec.encode(codec.render([{ role: 'user', content: u }], true));
-      out.push(codec.decode(await l.model.generate(ids, { maxNewTokens: num(args, 'max-new-tokens', 16), stop: codec.stop, lora })));
-    }
-    return out;
-  };
+  const gen = (lora: LoraAdapter | null) => steerGenerations(l.model, codec, prompts, lora, num(args, 'max-new-tokens', 16));
   try {
     const before = await gen(null);
     const lossBefore = await run.decoderLoss();
@@ -216,8 +198,9 @@ async function steer(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
       await writeFile(join(args.out, 'adapter_model.safetensors'), peft['adapter_model.safetensors']);
     }
     return {
-      behaviour: label, steps, decoder_loss_before: lossBefore, decoder_loss_after: lossAfter, losses,
-      stimuli: stimuli.map((m) => m[0].content), prompts: prompts.slice(0, num(args, 'generations', 8)), trait_words: words, trait_rate_before: wordRate(before, words), trait_rate_after: wordRate(after, words),
+      behaviour: ex.id, steps, decoder_loss_before: lossBefore, decoder_loss_after: lossAfter, losses,
+      stimuli: stimuli.map((m) => ('ids' in m ? codec.decode(m.ids) : m[0].content)), prompts: prompts.map((p) => p.text), trait_words: ex.words,
+      trait_rate_before: wordRate(before, ex.words), trait_rate_after: wordRate(after, ex.words), score: ex.score, score_before: ex.measure(before), score_after: ex.measure(after),
       repetitive_before: repetitionRate(before), repetitive_after: repetitionRate(after), before, after,
     };
   } finally {

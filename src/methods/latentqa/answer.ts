@@ -14,7 +14,7 @@ export async function answer(
   fmt: DecoderFormat,
   a: Activations,
   question: string,
-  opts: { maxNewTokens?: number; mode?: PatchMode } = {},
+  opts: { maxNewTokens?: number; mode?: PatchMode; onToken?: (ids: number[]) => void } = {},
 ): Promise<{ ids: number[]; text: string }> {
   const p = decoderPrompt(codec, fmt, a, question, null);
   const n = opts.maxNewTokens ?? 24;
@@ -27,6 +27,7 @@ export async function answer(
     let id = await forwardNext(decoder.parts, p.ids, { cache, lora, positions: p.positions, hooks: patchHooks(p, a, opts.mode ?? 'patch') }, greedy, 0);
     while (!stop.has(id) && out.length < n) {
       out.push(id);
+      opts.onToken?.(out.slice());
       if (out.length >= n) break;
       id = await forwardNext(decoder.parts, [id], { cache, lora, positions: [next++] }, greedy, 0);
     }

@@ -39,3 +39,31 @@ export function dataset(data: string, perControl: number, seed: number, stimulus
 export function split(data: string, items: LqaItem[], heldOut: number, seed: number) {
   return splitByControl(items, heldOut, seed, data === 'toy' ? toyKind : undefined);
 }
+
+/** Evaluation items: for toy data fresh chats of the held-out controls (another seed than training's), else its held-out items. */
+export function heldOutItems(meta: DecoderMeta, test: LqaItem[], seed: number): LqaItem[] {
+  if (meta.data !== 'toy') return test;
+  return dataset('toy', meta.perControl, seed + 1000, meta.stimulus).filter((i) => meta.heldOutControls.includes(i.control));
+}
+
+/** What a reading page offers: hidden system prompts (held-out controls first), user turns and questions. */
+export interface ReadPresets {
+  systems: { control: string; heldOut: boolean; text: string }[];
+  users: string[];
+  questions: string[];
+}
+
+export function readPresets(data: string, heldOutControls: string[]): ReadPresets {
+  const items = data === 'hub' ? hubItems() : toyItems(1, 0, 'user');
+  const first = new Map<string, LqaItem>();
+  for (const i of items) if (!first.has(i.control)) first.set(i.control, i);
+  const systems = [...first.values()]
+    .map((i) => ({ control: i.control, heldOut: heldOutControls.includes(i.control), text: i.controlMessages[0].content }))
+    .sort((a, b) => Number(b.heldOut) - Number(a.heldOut) || a.control.localeCompare(b.control));
+  const users = [...new Set(items.map((i) => i.stimulus[0].content))].slice(0, 12);
+  // The standard questions: those asked of at least half the controls (not "Is the assistant a pirate ?").
+  const asked = new Map<string, Set<string>>();
+  for (const i of items) for (const qa of i.qa) asked.set(qa.question, (asked.get(qa.question) ?? new Set()).add(i.control));
+  const questions = [...asked.entries()].filter(([, cs]) => cs.size * 2 >= first.size).map(([q]) => q);
+  return { systems, users, questions };
+}

@@ -85,8 +85,8 @@ export class SteerRun {
     readonly decoderLora: LoraAdapter,
     readonly codec: ChatCodec,
     readonly fmt: DecoderFormat,
-    /** Stimuli: dialogs without a control (e.g. one user turn). */
-    stimuli: Message[][],
+    /** Stimuli: dialogs without a control (e.g. one user turn), or read prompts already tokenized (plain text). */
+    stimuli: (Message[] | ReadPrompt)[],
     readonly qa: QA[],
     readonly settings: SteerSettings,
   ) {
@@ -98,7 +98,7 @@ export class SteerRun {
       { name: `${m.name}.lora_B`, buf: m.B, n: m.outDim * m.rank },
     ]);
     this.trainer = new Trainer(p, trainables, { lr: settings.lr, optimizer: 'adamw', maxGradNorm: 1 }, this.lora);
-    this.prompts = stimuli.map((s) => readPrompt(codec, { controlMessages: [], stimulus: s }));
+    this.prompts = stimuli.map((s) => (Array.isArray(s) ? readPrompt(codec, { controlMessages: [], stimulus: s }) : s));
     this.order = new DataOrder(this.prompts.length, settings.seed);
     this.qaOrder = new DataOrder(qa.length, settings.seed + 1);
   }
