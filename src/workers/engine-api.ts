@@ -39,6 +39,7 @@ import { Lock } from './lock';
 import { topK } from './topk';
 import { logitLens, patchingSweep, steeringVector, type Forward } from './analyses';
 import { createPropProbesApi, type PropProbesApi } from './prop-probes-api';
+import { createLatentQaApi, type LatentQaApi } from './latentqa-api';
 
 interface Entry {
   info: LoadedModel;
@@ -97,7 +98,10 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
     releaseCallback: (cb) => options.releaseCallback?.(cb),
   });
 
-  const core: Omit<EngineApi, keyof PropProbesApi> = {
+  // LatentQA runs the method on the loaded Model itself (its decoder is a LoRA on the same weights).
+  const latentqa = createLatentQaApi({ entry, releaseCallback: (cb) => options.releaseCallback?.(cb) });
+
+  const core: Omit<EngineApi, keyof PropProbesApi | keyof LatentQaApi> = {
     ...train.api,
     async init(): Promise<AdapterInfo> {
       const g = await device();
@@ -243,12 +247,14 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
       const e = entry(modelId);
       await train.forget(modelId);
       probes.forget(modelId);
+      latentqa.forget(modelId);
       models.delete(modelId);
       await e.lock.run(async () => e.model.dispose());
     },
   };
   const { forget: _forget, ...probesApi } = probes;
-  return { ...core, ...probesApi };
+  const { forget: _forgetLqa, ...latentqaApi } = latentqa;
+  return { ...core, ...probesApi, ...latentqaApi };
 }
 
 /** One hooked forward under the model's lock (a sweep takes it per forward, so generation can interleave). */
