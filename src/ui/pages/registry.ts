@@ -41,6 +41,12 @@ export const PAGES: PageEntry[] = [
     blurb: 'Domain probes + a Hessian binding subspace decode contexts into propositions; EM / Jaccard against prompting and a random subspace',
     load: () => import('./PropProbes.svelte'),
   },
+  {
+    id: 'latentqa',
+    title: 'LatentQA',
+    blurb: "A LoRA decoder reads the model's activations and answers questions about its hidden system prompt; held-out table, small training, steering through the decoder",
+    load: () => import('./LatentQA.svelte'),
+  },
 ];
 
 export function findPage(id: string): PageEntry {

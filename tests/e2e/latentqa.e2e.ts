@@ -1,0 +1,94 @@
+// The LatentQA page in Chromium (WebGPU on SwiftShader) on the shipped toy-s with its shipped decoder: the worker
+// finds the decoder beside the model, a reading of the held-out pirate equals the CLI's (tests/latentqa-api.test.ts
+// checks the same strings in Node), a few steering steps show generations before and after with a score, a few
+// training steps stream falling losses, and the results export as JSON.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp, type App } from './harness/app';
+
+let app: App;
+let root: string;
+
+beforeAll(async () => {
+  // Only toy-s in the catalog, so it is the model the app loads (the app's default is toy-m).
+  root = mkdtempSync(join(tmpdir(), 'latentlab-lqa-e2e-'));
+  writeFileSync(join(root, 'index.json'), JSON.stringify({ models: [{ id: 'toy-s', label: 'toy-s' }] }));
+  app = await openApp({ mounts: { '/models/index.json': join(root, 'index.json') }, hash: '#/latentqa' });
+  await app.page.getByTestId('model-status').filter({ hasText: 'toy-s' }).waitFor({ timeout: 60_000 });
+});
+afterAll(async () => {
+  await app?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const text = (id: string) => app.page.getByTestId(id).textContent({ timeout: 100 }).catch(() => '').then((t) => (t ?? '').replace(/\s+/g, ' ').trim());
+const noError = async () => expect(await app.page.getByTestId('lqa-error').count()).toBe(0);
+
+describe('LatentQA page', () => {
+  it('finds the shipped decoder and reads a hidden persona', async () => {
+    const p = app.page;
+    await expect.poll(() => text('decoder-status'), { timeout: 30_000 }).toMatch(/shipped \(.*\/models\/toy-s-latentqa\/\), reads layer 1/);
+    await p.getByTestId('system').fill('You are a pirate .');
+    await p.getByTestId('user').fill('Hello !');
+    await p.getByTestId('question').fill('How does the assistant start its replies ?');
+    await p.getByTestId('read').click();
+    await expect.poll(() => text('answer-reply'), { timeout: 30_000 }).toMatch(/^Arr !/);
+    await expect.poll(() => p.getByTestId('busy').count(), { timeout: 30_000 }).toBe(0);
+    expect(await text('answer-decoded')).toBe('With Arr .');
+    expect(await text('answer-textOnly')).toBe('With Bloom .');
+    await noError();
+    await app.shot('latentqa-read');
+  }, 60_000);
+
+  it('fills the held-out table', async () => {
+    const p = app.page;
+    await p.locator('label', { hasText: 'pairs' }).locator('input').fill('3');
+    await p.getByTestId('evaluate').click();
+    await expect.poll(() => p.getByTestId('eval-table').locator('tbody td').count().catch(() => 0), { timeout: 60_000 }).toBe(7);
+    await noError();
+    const cells = await p.getByTestId('eval-table').locator('tbody td').allTextContents();
+    for (const c of cells.slice(0, 4)) expect(Number(c)).toBeGreaterThanOrEqual(0);
+    expect(cells[6]).toBe('3');
+  }, 90_000);
+
+  it('steers toward a persona: generations before and after, and a score', async () => {
+    const p = app.page;
+    await p.getByTestId('steer-example').selectOption('persona:chef');
+    await p.getByTestId('steer-steps').fill('3');
+    await p.getByTestId('steer-generations').fill('2');
+    await p.getByTestId('steer').click();
+    await expect.poll(() => p.getByTestId('steer-table').locator('tbody tr').count().catch(() => 0), { timeout: 60_000 }).toBe(2);
+    await noError();
+    expect((await text('steer-losses')).split('→')).toHaveLength(3);
+    expect(await text('steer-score')).toMatch(/trait word \(Mmm, soup, sauce, kitchen\): \d\.\d\d → \d\.\d\d/);
+    for (const row of await p.getByTestId('steer-table').locator('tbody tr').all()) {
+      const [, before, after] = await row.locator('td').allTextContents();
+      expect(before.length).toBeGreaterThan(0);
+      expect(after.length).toBeGreaterThan(0);
+    }
+    await app.shot('latentqa-steer');
+  }, 90_000);
+
+  it('trains a small decoder with falling losses, then exports', async () => {
+    const p = app.page;
+    await p.getByTestId('train-steps').fill('4');
+    await p.getByTestId('train-batch').fill('1');
+    await p.getByTestId('train').click();
+    await expect.poll(() => text('train-note'), { timeout: 90_000 }).toMatch(/^4 steps on \d+ examples/);
+    await noError();
+    const losses = (await p.getByTestId('train-losses').locator('li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-loss')))));
+    expect(losses).toHaveLength(4);
+    expect(losses[3]).toBeLessThan(losses[0]);
+    expect(await text('decoder-status')).toMatch(/trained here, reads layer 1, 4 steps/);
+    await app.shot('latentqa-train');
+
+    const [download] = await Promise.all([p.waitForEvent('download'), p.getByTestId('export-json').click()]);
+    const out = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(out.reading.decoded).toBe('With Arr .');
+    expect(out.steering.before).toHaveLength(2);
+    expect(out.training.losses).toHaveLength(4);
+    expect(app.errors).toEqual([]);
+  }, 120_000);
+});
