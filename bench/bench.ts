@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { printFigures, STORIES } from './report';
 import { chromiumFigures } from './chromium';
+import { dtypeMatmulFigures, dtypeModelFigures, printDtypeFigures } from './dtypes';
 
 const gpu = await nodeGpu();
 const adapter = describeAdapter(gpu);
@@ -30,8 +31,12 @@ for (const [name, dir] of Object.entries(trainModels)) {
   m.dispose();
 }
 printFigures('Node (Dawn)', adapter, await matmulFigures(rt), forward, training);
+const dtypeModels = [];
+for (const [name, dir] of Object.entries(models)) dtypeModels.push(...(await dtypeModelFigures(gpu, name, () => folderFiles(dir))));
+printDtypeFigures('Node (Dawn)', await dtypeMatmulFigures(rt), dtypeModels);
 await closeGpu();
 
 const browser = await chromiumFigures(models, trainModels);
 printFigures('Chromium', browser.adapter, browser.matmul, browser.forward, browser.training);
+printDtypeFigures('Chromium', browser.dtypeMatmul, []);
 process.exit(0);

@@ -5,11 +5,12 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { serveStatic } from '../tests/e2e/harness/server';
 import { launchChromium } from '../tests/e2e/harness/browser';
 import type { ForwardFigure, MatmulFigure, TrainFigure } from './measure';
+import type { DtypeMatmulFigure } from './dtypes';
 
 const ROOT = fileURLToPath(new URL('./page/', import.meta.url));
 const OUT = fileURLToPath(new URL('../dist-bench/', import.meta.url));
 
-export async function chromiumFigures(models: Record<string, string>, train: Record<string, string>): Promise<{ adapter: string; matmul: MatmulFigure[]; forward: ForwardFigure[]; training: TrainFigure[] }> {
+export async function chromiumFigures(models: Record<string, string>, train: Record<string, string>): Promise<{ adapter: string; matmul: MatmulFigure[]; forward: ForwardFigure[]; training: TrainFigure[]; dtypeMatmul: DtypeMatmulFigure[] }> {
   await build({ root: ROOT, configFile: false, plugins: [svelte()], logLevel: 'warn', build: { outDir: OUT, emptyOutDir: true, target: 'es2022' } });
   const mounts: Record<string, string> = {};
   Object.values(models).forEach((dir, i) => (mounts[`/bench-models/${i}/`] = `${dir}/`));

@@ -3,6 +3,7 @@ import { describeAdapter, requestGpu } from '../../src/gpu/device';
 import { Model, runtimeFor } from '../../src/engine/model';
 import { urlFiles } from '../../src/engine/files';
 import { forwardFigures, matmulFigures, trainingFigures } from '../measure';
+import { dtypeMatmulFigures } from '../dtypes';
 
 async function main() {
   const gpu = await requestGpu(navigator.gpu);
@@ -21,7 +22,8 @@ async function main() {
     training.push(await trainingFigures(m, name));
     m.dispose();
   }
-  const result = { adapter: describeAdapter(gpu), matmul: await matmulFigures(runtimeFor(gpu)), forward, training };
+  const rt = runtimeFor(gpu);
+  const result = { adapter: describeAdapter(gpu), matmul: await matmulFigures(rt), forward, training, dtypeMatmul: await dtypeMatmulFigures(rt) };
   (window as unknown as { benchResult: unknown }).benchResult = result;
   document.getElementById('out')!.textContent = JSON.stringify(result, null, 2);
 }
