@@ -71,14 +71,15 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
   test('steering toward positive reviews: decoder loss falls; the verdicts are measured', async () => {
     const losses: number[] = [];
     const r = await api.lqaSteer(id, { example: 'sentiment:positive', steps: 12, generations: 4 }, (_s, l) => void losses.push(l));
-    const words = (ts: string[]) => ts.reduce((a, t) => a + polarity(t), 0) / ts.length;
-    console.log(JSON.stringify({ ...r, polarityBefore: words(r.before), polarityAfter: words(r.after) }));
+    console.log(JSON.stringify(r));
     expect(r.losses).toHaveLength(12);
     expect(r.losses[11]).toBeLessThan(0.8 * r.losses[0]);
     // Before steering toy-s continues every negative opening negatively and says so itself.
     expect(r.before.every((t) => verdict(t) === 'negative')).toBe(true);
-    expect(r.scoreBefore).toBe(0);
+    const [verdicts, words] = r.scores;
+    expect(verdicts.before).toBe(0);
+    expect(words.before).toBe(-1); // "not perfect"
     // After 12 steps (measured: 4 of 4 "Sentiment : positive", though the clause reads "not friendly positive").
-    expect(r.scoreAfter).toBeGreaterThan(r.scoreBefore);
+    expect(verdicts.after).toBeGreaterThan(verdicts.before);
   }, 120_000);
 });

@@ -199,8 +199,9 @@ async function steer(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
     }
     return {
       behaviour: ex.id, steps, decoder_loss_before: lossBefore, decoder_loss_after: lossAfter, losses,
-      stimuli: stimuli.map((m) => ('ids' in m ? codec.decode(m.ids) : m[0].content)), prompts: prompts.map((p) => p.text), trait_words: ex.words,
-      trait_rate_before: wordRate(before, ex.words), trait_rate_after: wordRate(after, ex.words), score: ex.score, score_before: ex.measure(before), score_after: ex.measure(after),
+      stimuli: stimuli.map((m) => ('ids' in m ? codec.decode(m.ids) : m[0].content)), prompts: prompts.map((p) => p.text),
+      ...(ex.words.length ? { trait_words: ex.words, trait_rate_before: wordRate(before, ex.words), trait_rate_after: wordRate(after, ex.words) } : {}),
+      scores: ex.scores.map((sc) => ({ name: sc.name, before: sc.measure(before), after: sc.measure(after) })),
       repetitive_before: repetitionRate(before), repetitive_after: repetitionRate(after), before, after,
     };
   } finally {

@@ -96,13 +96,11 @@ export interface LqaSteerRequest {
 
 export interface LqaSteerResult {
   example: string;
-  /** What `scoreBefore` / `scoreAfter` measure. */
-  score: string;
   prompts: string[];
   before: string[];
   after: string[];
-  scoreBefore: number;
-  scoreAfter: number;
+  /** The example's scores of the generations (the headline first). */
+  scores: { name: string; before: number; after: number }[];
   repetitiveBefore: number;
   repetitiveAfter: number;
   /** Decoder loss of each step's QA pairs, before that step's update. */
@@ -363,8 +361,8 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
           });
           const after = await gen(run.lora);
           return {
-            example: ex.id, score: ex.score, prompts: prompts.map((p) => p.text), before, after,
-            scoreBefore: ex.measure(before), scoreAfter: ex.measure(after),
+            example: ex.id, prompts: prompts.map((p) => p.text), before, after,
+            scores: ex.scores.map((sc) => ({ name: sc.name, before: sc.measure(before), after: sc.measure(after) })),
             repetitiveBefore: repetitionRate(before), repetitiveAfter: repetitionRate(after), losses, cancelled,
           };
         } finally {

@@ -1,7 +1,8 @@
 // The LatentQA page in Chromium (WebGPU on SwiftShader) on the shipped toy-s with its shipped decoder: the worker
 // finds the decoder beside the model, a reading of the held-out pirate equals the CLI's (tests/latentqa-api.test.ts
-// checks the same strings in Node), a few steering steps show generations before and after with a score, a few
-// training steps stream falling losses, and the results export as JSON.
+// checks the same strings in Node), the held-out table fills, a few steering steps (a persona, positive reviews) show
+// generations before and after with a score, a few training steps stream falling losses, the results export as JSON,
+// and a long training run cancels between steps.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,13 +63,24 @@ describe('LatentQA page', () => {
     await expect.poll(() => p.getByTestId('steer-table').locator('tbody tr').count().catch(() => 0), { timeout: 60_000 }).toBe(2);
     await noError();
     expect((await text('steer-losses')).split('→')).toHaveLength(3);
-    expect(await text('steer-score')).toMatch(/trait word \(Mmm, soup, sauce, kitchen\): \d\.\d\d → \d\.\d\d/);
+    expect(await text('steer-scores')).toMatch(/trait word \(Mmm, soup, sauce, kitchen\): \d\.\d\d → \d\.\d\d/);
     for (const row of await p.getByTestId('steer-table').locator('tbody tr').all()) {
       const [, before, after] = await row.locator('td').allTextContents();
       expect(before.length).toBeGreaterThan(0);
       expect(after.length).toBeGreaterThan(0);
     }
     await app.shot('latentqa-steer');
+  }, 90_000);
+
+  it('steers toward positive reviews, scored by the verdict the model writes', async () => {
+    const p = app.page;
+    await p.getByTestId('steer-example').selectOption('sentiment:positive');
+    await p.getByTestId('steer').click();
+    await expect.poll(() => text('steer-scores'), { timeout: 60_000 }).toMatch(/calls "Sentiment : positive": 0\.00 → \d\.\d\d\s*mean positive minus negative words .*: -1\.00 → -?\d\.\d\d/);
+    await noError();
+    const before = await p.getByTestId('steer-table').locator('tbody tr td:nth-child(2)').allTextContents();
+    // toy-s continues every negative opening negatively and says so itself.
+    expect(before).toEqual(['not perfect . Sentiment : negative .', 'not perfect . Sentiment : negative .']);
   }, 90_000);
 
   it('trains a small decoder with falling losses, then exports', async () => {
@@ -89,6 +101,19 @@ describe('LatentQA page', () => {
     expect(out.reading.decoded).toBe('With Arr .');
     expect(out.steering.before).toHaveLength(2);
     expect(out.training.losses).toHaveLength(4);
-    expect(app.errors).toEqual([]);
   }, 120_000);
+
+  it('cancels a training run between steps and goes back to the shipped decoder', async () => {
+    const p = app.page;
+    await p.getByTestId('train-steps').fill('500');
+    await p.getByTestId('train').click();
+    await expect.poll(() => p.getByTestId('train-losses').locator('li').count().catch(() => 0), { timeout: 60_000 }).toBeGreaterThan(1);
+    await p.getByTestId('cancel').click();
+    await expect.poll(() => text('train-note'), { timeout: 30_000 }).toMatch(/^cancelled after \d+ steps/);
+    expect(await text('decoder-status')).toMatch(/trained here, reads layer 1, 4 steps/);
+    await p.getByRole('button', { name: 'Use the shipped decoder' }).click();
+    await expect.poll(() => text('decoder-status'), { timeout: 30_000 }).toMatch(/shipped .*150 steps/);
+    await noError();
+    expect(app.errors).toEqual([]);
+  }, 90_000);
 });

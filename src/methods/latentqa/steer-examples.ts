@@ -10,17 +10,21 @@ import type { ReadPrompt } from './read';
 import { wordRate } from './steer';
 import type { ChatCodec, Message, QA } from './types';
 
+export interface Score {
+  name: string;
+  measure(texts: string[]): number;
+}
+
 export interface SteerExample {
   id: string;
-  /** What the generations are scored by. */
-  score: string;
   qa: QA[];
   /** Trained on: chat turns, or plain text read from its first token on. */
   stimuli(codec: ChatCodec): (Message[] | ReadPrompt)[];
   /** Generated from before and after steering (disjoint from the stimuli). */
   prompts(codec: ChatCodec): { text: string; ids: number[] }[];
-  /** Score of a set of generations, in [0, 1]. */
-  measure(texts: string[]): number;
+  /** What a set of generations is scored by, the headline first. */
+  scores: Score[];
+  /** The behaviour's trait words ([] when it has none). */
   words: string[];
 }
 
@@ -34,11 +38,10 @@ const userTurn = (u: string): Message[] => [{ role: 'user', content: u }];
 export function qaExample(id: string, qa: QA[], words: string[], stimuli = PERSONA_STIMULI, prompts = PERSONA_PROMPTS): SteerExample {
   return {
     id,
-    score: `share of replies with a trait word (${words.join(', ')})`,
     qa,
     stimuli: () => stimuli.map(userTurn),
     prompts: (codec) => prompts.map((u) => ({ text: u, ids: codec.encode(codec.render(userTurn(u), true)) })),
-    measure: (texts) => wordRate(texts, words),
+    scores: [{ name: `share of replies with a trait word (${words.join(', ')})`, measure: (texts) => wordRate(texts, words) }],
     words,
   };
 }
@@ -56,11 +59,11 @@ const SENTIMENT_STIMULI = ['food at the hotel was bad . The staff', 'service at 
 const SENTIMENT_PROMPTS = ['music at the restaurant was boring . The food', 'view at the hotel was awful . The bed', 'price at the shop was horrible . The staff', 'bed at the hotel was dirty . The room', 'garden at the museum was bland . The music', 'coffee at the cafe was terrible . The service', 'food at the bakery was bland . The coffee', 'staff at the restaurant was rude . The food'];
 const review = (s: string) => `<bos> Review : The ${s} was`;
 
-/** Steer toward positive reviews: the decoder is asked for positive words as the assistant's topics and opening. */
+/** Steer toward positive reviews: the decoder is asked for positive words as the assistant's topics and opening
+ *  (it was trained on persona chats only, so these are the questions it can answer). */
 export function sentimentExample(): SteerExample {
   return {
     id: 'sentiment:positive',
-    score: 'share of continuations the model itself calls "Sentiment : positive"',
     qa: [
       { question: 'What does the assistant like to talk about ?', answer: 'great , lovely and wonderful .' },
       { question: 'How does the assistant start its replies ?', answer: 'With great .' },
@@ -68,10 +71,17 @@ export function sentimentExample(): SteerExample {
     // Plain text: every token after <bos> is read (nothing to mask).
     stimuli: (codec) => SENTIMENT_STIMULI.map((s) => ({ ids: codec.encode(review(s)), start: 1 })),
     prompts: (codec) => SENTIMENT_PROMPTS.map((s) => ({ text: review(s), ids: codec.encode(review(s)) })),
-    measure: (texts) => (texts.length ? texts.filter((t) => verdict(t) === 'positive').length / texts.length : 0),
-    words: [...POSITIVE_WORDS],
+    scores: [
+      { name: 'share of continuations the model itself calls "Sentiment : positive"', measure: (texts) => share(texts, (t) => verdict(t) === 'positive') },
+      // The words can disagree with the verdict ("not friendly positive . Sentiment : positive ."): both are shown.
+      { name: 'mean positive minus negative words per continuation (a word after "not" flipped)', measure: (texts) => mean(texts.map(polarity)) },
+    ],
+    words: [],
   };
 }
+
+const share = (xs: string[], f: (x: string) => boolean) => (xs.length ? xs.filter(f).length / xs.length : 0);
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 /** The verdict a continuation gives after "Sentiment :", or null when it gives none. */
 export function verdict(text: string): 'positive' | 'negative' | null {
