@@ -55,6 +55,14 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
     await api.dispose(other);
   }, 60_000);
 
+  test('toy-m: its shipped decoder once there is one, else the page is told to train', async () => {
+    const m = (await api.loadModel({ kind: 'url', baseUrl: `${server.url}toy-m/` })).id;
+    const st = await api.lqaOpen(m);
+    if (existsSync(join(MODELS, 'toy-m-latentqa/latentqa.json'))) expect(st.decoder?.source).toBe('shipped');
+    else expect(st.note).toMatch(/no decoder at .*toy-m-latentqa\/ for .*: train one below/);
+    await api.dispose(m);
+  }, 60_000);
+
   test('reads the held-out pirate as the CLI does, streaming each column', async () => {
     const seen: string[] = [];
     const r = await api.lqaRead(id, { system: 'You are a pirate .', user: 'Hello !', question: 'How does the assistant start its replies ?' }, (c, t) => seen.push(`${c}:${t}`));

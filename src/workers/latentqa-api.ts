@@ -4,7 +4,7 @@
 // these methods into the engine API; the page reaches them through client.ts. Each GPU step takes the model's lock,
 // so other pages' forwards slot in between; long runs stop between steps when lqaCancel is called.
 
-import { importPeft } from '../engine/peft';
+import { exportPeft, importPeft } from '../engine/peft';
 import { urlFiles } from '../engine/files';
 import type { LoraAdapter } from '../engine/lora';
 import type { Model } from '../engine/model';
@@ -123,6 +123,8 @@ export interface LatentQaApi {
   lqaTrain(modelId: string, req: LqaTrainRequest, onStep?: LqaStepProgress): Promise<LqaTrainResult>;
   /** Steer the target toward an example's behaviour through the frozen decoder; generations before and after. */
   lqaSteer(modelId: string, req: LqaSteerRequest, onStep?: LqaStepProgress): Promise<LqaSteerResult>;
+  /** The decoder in use as files: adapter_config.json, adapter_model.safetensors (PEFT) and latentqa.json. */
+  lqaExportDecoder(modelId: string): Promise<Record<string, string | Uint8Array>>;
   /** Stops the model's training or steering run after its current step. */
   lqaCancel(modelId: string): Promise<void>;
 }
@@ -153,6 +155,13 @@ export const decoderUrl = (baseUrl: string) => `${baseUrl.replace(/\/+$/, '')}-l
 async function sha256(bytes: Uint8Array): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
   return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** sha256 of a served model's model.safetensors (null for other sources or sharded weights). */
+async function weightsSha(info: LoadedModel): Promise<string | null> {
+  if (info.origin?.kind !== 'url') return null;
+  const weights = await urlFiles(info.origin.baseUrl).read('model.safetensors');
+  return weights ? sha256(weights) : null;
 }
 
 export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(modelId: string): void } {
@@ -190,8 +199,7 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
     }
     const meta = JSON.parse(new TextDecoder().decode(metaBytes)) as DecoderMeta;
     if (meta.modelSha256) {
-      const weights = await urlFiles(origin.baseUrl).read('model.safetensors');
-      const sha = weights ? await sha256(weights) : null;
+      const sha = await weightsSha(e.info);
       if (sha !== meta.modelSha256) {
         s.note = `the decoder at ${url} was trained for other weights than ${e.info.label} (model.safetensors sha256 ${sha?.slice(0, 8) ?? 'unknown'}…, decoder's ${meta.modelSha256.slice(0, 8)}…): train one below`;
         return;
@@ -323,7 +331,7 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
         const meta: DecoderMeta = {
           method: 'latentqa', data: 'toy', perControl, stimulus: 'user', heldOut: 0.25, seed: 0, layer, ack: fmt.ack,
           heldOutControls: parts.testControls, trainControls: [...new Set(parts.train.map((i) => i.control))].sort(),
-          steps: losses.length, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+          steps: losses.length, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, modelSha256: await weightsSha(e.info),
         };
         // The run's adapter outlives the run: its trainer state goes, the LoRA becomes the decoder.
         const lora = run.lora;
@@ -371,6 +379,13 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
       } finally {
         release(onStep);
       }
+    },
+
+    async lqaExportDecoder(modelId) {
+      const e = deps.entry(modelId);
+      const { lora, meta } = needDecoder(session(modelId));
+      const peft = await e.lock.run(() => exportPeft(e.model.parts.rt, e.info.config, lora, e.info.label));
+      return { ...peft, 'latentqa.json': JSON.stringify(meta, null, 1) };
     },
 
     async lqaCancel(modelId) {

@@ -1,8 +1,8 @@
 // The LatentQA page in Chromium (WebGPU on SwiftShader) on the shipped toy-s with its shipped decoder: the worker
 // finds the decoder beside the model, a reading of the held-out pirate equals the CLI's (tests/latentqa-api.test.ts
 // checks the same strings in Node), the held-out table fills, a few steering steps (a persona, positive reviews) show
-// generations before and after with a score, a few training steps stream falling losses, the results export as JSON,
-// and a long training run cancels between steps.
+// generations before and after with a score, a few training steps stream falling losses, the results and the trained
+// decoder export, and a long training run cancels between steps.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +101,16 @@ describe('LatentQA page', () => {
     expect(out.reading.decoded).toBe('With Arr .');
     expect(out.steering.before).toHaveLength(2);
     expect(out.training.losses).toHaveLength(4);
+
+    // The trained decoder as a folder's files, its latentqa.json naming toy-s's weights.
+    const files = new Map<string, string>();
+    p.on('download', async (d) => files.set(d.suggestedFilename(), (await d.path())!));
+    await p.getByTestId('export-decoder').click();
+    await expect.poll(() => files.size, { timeout: 30_000 }).toBe(3);
+    const meta = JSON.parse(readFileSync(files.get('latentqa.json')!, 'utf8'));
+    expect(meta).toMatchObject({ steps: 4, layer: 1, modelSha256: JSON.parse(readFileSync('public/models/toy-s-latentqa/latentqa.json', 'utf8')).modelSha256 });
+    expect(JSON.parse(readFileSync(files.get('adapter_config.json')!, 'utf8')).r).toBe(16);
+    p.removeAllListeners('download');
   }, 120_000);
 
   it('cancels a training run between steps and goes back to the shipped decoder', async () => {
