@@ -16,7 +16,7 @@ import { defaultReadLayer, readActivations, readPrompt } from '../methods/latent
 import { answer } from '../methods/latentqa/answer';
 import { decoderExamples, decoderSettings, readItems, trainDecoder } from '../methods/latentqa/train';
 import { byQuestion, evaluate } from '../methods/latentqa/eval';
-import { dataset, heldOutItems, split, type DecoderMeta } from '../methods/latentqa/pipeline';
+import { dataset, decoderMeta, evalReads, split, type DecoderMeta } from '../methods/latentqa/pipeline';
 import { SteerRun, repetitionRate, steerSettings, wordRate } from '../methods/latentqa/steer';
 import type { ChatCodec, Message, QA } from '../methods/latentqa/types';
 import { personaExample, qaExample, sentimentExample, steerGenerations, type SteerExample } from '../methods/latentqa/steer-examples';
@@ -49,17 +49,10 @@ const log = (args: Args, s: string) => {
   if (!args.quiet) process.stderr.write(s + '\n');
 };
 
-async function items(args: Args, meta?: DecoderMeta) {
-  const data = meta?.data ?? str(args, 'data', 'toy');
-  const files = data.startsWith('paper:')
-    ? { system: await readFile(join(data.slice(6), 'eval/system.json'), 'utf8'), qa: await readFile(join(data.slice(6), 'eval/qa.json'), 'utf8') }
-    : data !== 'toy' && data !== 'hub' ? { jsonl: await readFile(data, 'utf8') } : {};
-  const perControl = meta?.perControl ?? num(args, 'per-control', 6);
-  const seed = meta?.seed ?? num(args, 'seed', 0);
-  const stimulus = (meta?.stimulus ?? str(args, 'stimulus', 'user')) as StimulusMode;
-  if (stimulus !== 'user' && stimulus !== 'completion') throw new Error('--stimulus must be user or completion');
-  const all = dataset(data, perControl, seed, stimulus, files);
-  return { data, perControl, seed, stimulus, all, ...split(data, all, meta?.heldOut ?? num(args, 'held-out', 0.25), seed) };
+/** The files a --data source needs besides its name (the paper's eval JSON, a JSONL file). */
+async function dataFiles(data: string) {
+  if (data.startsWith('paper:')) return { system: await readFile(join(data.slice(6), 'eval/system.json'), 'utf8'), qa: await readFile(join(data.slice(6), 'eval/qa.json'), 'utf8') };
+  return data !== 'toy' && data !== 'hub' ? { jsonl: await readFile(data, 'utf8') } : {};
 }
 
 /** sha256 of a model folder's model.safetensors (≤ 256 MB), so a decoder refuses weights it was not trained on. */
@@ -71,14 +64,18 @@ async function weightsHash(args: Args): Promise<string | null> {
 
 async function train(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
   const out = str(args, 'out');
-  const d = await items(args);
+  const data = str(args, 'data', 'toy');
+  const stimulus = str(args, 'stimulus', 'user') as StimulusMode;
+  if (stimulus !== 'user' && stimulus !== 'completion') throw new Error('--stimulus must be user or completion');
+  const d = { data, perControl: num(args, 'per-control', 6), seed: num(args, 'seed', 0), stimulus, heldOut: num(args, 'held-out', 0.25) };
+  const parts = split(data, dataset(data, d.perControl, d.seed, stimulus, await dataFiles(data)), d.heldOut, d.seed);
   const layer = num(args, 'layer', defaultReadLayer(l.model.config.nLayers));
   const steps = num(args, 'steps', 200);
   const fmt = decoderFormat(codec, str(args, 'ack', 'Of course .'));
   const t0 = performance.now();
-  const reads = await readItems(l.model, codec, d.train, layer);
+  const reads = await readItems(l.model, codec, parts.train, layer);
   const examples = decoderExamples(codec, fmt, reads);
-  log(args, `${reads.length} reads, ${examples.length} examples; held out: ${d.testControls.join(' ')}`);
+  log(args, `${reads.length} reads, ${examples.length} examples; held out: ${parts.testControls.join(' ')}`);
   const settings = decoderSettings(l.model, {
     rank: num(args, 'rank', 16), alpha: num(args, 'alpha', 2 * num(args, 'rank', 16)), lr: num(args, 'lr', 1e-3),
     steps, batchSize: num(args, 'batch-size', 4), seed: d.seed,
@@ -86,19 +83,14 @@ async function train(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
   const { run, losses } = await trainDecoder(l.model, examples, settings, steps, (r) => {
     if (r.step % 10 === 0) log(args, `step ${r.step} loss ${r.loss.toFixed(4)}`);
   });
-  const tail = losses.slice(-10);
-  const meta: DecoderMeta = {
-    method: 'latentqa', data: d.data, perControl: d.perControl, stimulus: d.stimulus, heldOut: num(args, 'held-out', 0.25), seed: d.seed,
-    layer, ack: fmt.ack, heldOutControls: d.testControls, trainControls: [...new Set(d.train.map((i) => i.control))].sort(),
-    steps, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, modelSha256: await weightsHash(args),
-  };
+  const meta = decoderMeta({ ...d, layer, ack: fmt.ack }, parts, losses, await weightsHash(args));
   const peft = await exportPeft(l.model.parts.rt, l.model.config, run.lora, l.model.label);
   run.dispose();
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'adapter_config.json'), peft['adapter_config.json']);
   await writeFile(join(out, 'adapter_model.safetensors'), peft['adapter_model.safetensors']);
   await writeFile(join(out, 'latentqa.json'), JSON.stringify({ ...meta, losses }, null, 1));
-  return { out, steps, examples: examples.length, first_loss: losses[0], final_loss: meta.finalLoss, layer, held_out_controls: d.testControls, seconds: (performance.now() - t0) / 1000 };
+  return { out, steps, examples: examples.length, first_loss: losses[0], final_loss: meta.finalLoss, layer, held_out_controls: parts.testControls, seconds: (performance.now() - t0) / 1000 };
 }
 
 async function decoder(l: Loaded, args: Args): Promise<{ lora: LoraAdapter; meta: DecoderMeta }> {
@@ -136,12 +128,8 @@ async function read(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
 async function evalCmd(l: Loaded, codec: ChatCodec, args: Args): Promise<object> {
   const { lora, meta } = await decoder(l, args);
   try {
-    const d = await items(args, meta);
-    if (d.testControls.join() !== meta.heldOutControls.join()) throw new Error('the rebuilt split differs from the one the decoder was trained with');
     const fmt = decoderFormat(codec, meta.ack);
-    const testItems = heldOutItems(meta, d.test, num(args, 'seed', 0));
-    const train = await readItems(l.model, codec, d.train, meta.layer);
-    const test = await readItems(l.model, codec, testItems, meta.layer);
+    const { train, test } = await evalReads(l.model, codec, meta, num(args, 'seed', 0), await dataFiles(meta.data));
     const r = await evaluate(l.model, lora, codec, fmt, train, test, {
       n: num(args, 'n', 100), seed: num(args, 'seed', 0), maxNewTokens: num(args, 'max-new-tokens', 24),
       onRow: (row, i) => log(args, `${i} ${row.control} | ${row.question} | want "${row.answer}" | got "${row.decoded}" | text-only "${row.textOnly}" | untrained "${row.untrained}"`),

@@ -15,7 +15,7 @@ import { defaultReadLayer, readActivations, readPrompt } from '../methods/latent
 import { answer } from '../methods/latentqa/answer';
 import { decoderExamples, decoderSettings, readItems } from '../methods/latentqa/train';
 import { evaluate, type EvalReport, type EvalRow } from '../methods/latentqa/eval';
-import { dataset, heldOutItems, readPresets, split, type DecoderMeta, type ReadPresets } from '../methods/latentqa/pipeline';
+import { dataset, decoderMeta, evalReads, readPresets, split, type DecoderMeta, type ReadPresets } from '../methods/latentqa/pipeline';
 import { SteerRun, repetitionRate, steerSettings } from '../methods/latentqa/steer';
 import { steerExample, steerGenerations } from '../methods/latentqa/steer-examples';
 import { FinetuneRun } from '../engine/finetune';
@@ -287,12 +287,8 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
         const e = deps.entry(modelId);
         const s = session(modelId);
         const { lora, meta } = needDecoder(s);
-        const all = dataset(meta.data, meta.perControl, meta.seed, meta.stimulus);
-        const parts = split(meta.data, all, meta.heldOut, meta.seed);
-        if (parts.testControls.join() !== meta.heldOutControls.join()) throw new Error('the rebuilt split differs from the one the decoder was trained with');
         return await e.lock.run(async () => {
-          const train = await readItems(e.model, s.codec, parts.train, meta.layer);
-          const test = await readItems(e.model, s.codec, heldOutItems(meta, parts.test, seed), meta.layer);
+          const { train, test } = await evalReads(e.model, s.codec, meta, seed);
           const total = Math.min(n, test.reduce((k, r) => k + r.item.qa.length, 0));
           return evaluate(e.model, lora, s.codec, decoderFormat(s.codec, meta.ack), train, test, { n, seed, onRow: (row, i) => tell(onRow, row, i + 1, total) });
         });
@@ -327,12 +323,7 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
           run.dispose();
           return { losses, cancelled, examples: examples.length, decoder: s.decoder?.info ?? null };
         }
-        const tail = losses.slice(-10);
-        const meta: DecoderMeta = {
-          method: 'latentqa', data: 'toy', perControl, stimulus: 'user', heldOut: 0.25, seed: 0, layer, ack: fmt.ack,
-          heldOutControls: parts.testControls, trainControls: [...new Set(parts.train.map((i) => i.control))].sort(),
-          steps: losses.length, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, modelSha256: await weightsSha(e.info),
-        };
+        const meta = decoderMeta({ data: 'toy', perControl, stimulus: 'user', heldOut: 0.25, seed: 0, layer, ack: fmt.ack }, parts, losses, await weightsSha(e.info));
         // The run's adapter outlives the run: its trainer state goes, the LoRA becomes the decoder.
         const lora = run.lora;
         run.trainer.destroy();

@@ -1,7 +1,9 @@
 // The pieces the CLI and the worker share: which dataset, the split, and the settings a trained decoder carries
 // (latentqa.json beside its PEFT files) so that reading and evaluation rebuild exactly what it was trained on.
 import { hubItems, paperItems, parseJsonl, splitByControl, toyItems, toyKind, type StimulusMode } from './data';
-import type { LqaItem } from './types';
+import type { Model } from '../../engine/model';
+import { readItems, type ReadItem } from './train';
+import type { ChatCodec, LqaItem } from './types';
 
 export interface DecoderMeta {
   method: 'latentqa';
@@ -38,6 +40,32 @@ export function dataset(data: string, perControl: number, seed: number, stimulus
 
 export function split(data: string, items: LqaItem[], heldOut: number, seed: number) {
   return splitByControl(items, heldOut, seed, data === 'toy' ? toyKind : undefined);
+}
+
+type DataFiles = Parameters<typeof dataset>[4];
+
+/** What a trained decoder carries: its data, split and read settings, and how its training ended. */
+export function decoderMeta(
+  d: Pick<DecoderMeta, 'data' | 'perControl' | 'stimulus' | 'heldOut' | 'seed' | 'layer' | 'ack'>,
+  parts: { train: LqaItem[]; testControls: string[] },
+  losses: number[],
+  modelSha256: string | null,
+): DecoderMeta {
+  const tail = losses.slice(-10);
+  return {
+    method: 'latentqa', ...d, heldOutControls: parts.testControls, trainControls: [...new Set(parts.train.map((i) => i.control))].sort(),
+    steps: losses.length, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, modelSha256,
+  };
+}
+
+/** Reads for evaluating a decoder: its training split (the probe and the majority answer learn from it) and held-out items. */
+export async function evalReads(model: Model, codec: ChatCodec, meta: DecoderMeta, seed: number, files: DataFiles = {}): Promise<{ train: ReadItem[]; test: ReadItem[] }> {
+  const parts = split(meta.data, dataset(meta.data, meta.perControl, meta.seed, meta.stimulus, files), meta.heldOut, meta.seed);
+  if (parts.testControls.join() !== meta.heldOutControls.join()) throw new Error('the rebuilt split differs from the one the decoder was trained with');
+  return {
+    train: await readItems(model, codec, parts.train, meta.layer),
+    test: await readItems(model, codec, heldOutItems(meta, parts.test, seed), meta.layer),
+  };
 }
 
 /** Evaluation items: for toy data fresh chats of the held-out controls (another seed than training's), else its held-out items. */
