@@ -86,13 +86,13 @@ describe('LatentQA page', () => {
   it('trains a small decoder with falling losses, then exports', async () => {
     const p = app.page;
     await p.getByTestId('train-steps').fill('4');
-    await p.getByTestId('train-batch').fill('1');
     await p.getByTestId('train').click();
     await expect.poll(() => text('train-note'), { timeout: 90_000 }).toMatch(/^4 steps on \d+ examples/);
     await noError();
     const losses = (await p.getByTestId('train-losses').locator('li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-loss')))));
     expect(losses).toHaveLength(4);
-    expect(losses[3]).toBeLessThan(losses[0]);
+    // Measured in Chromium on SwiftShader: 10.02, 9.02, 7.79, 7.33 (the seeded order makes them repeatable).
+    losses.slice(1).forEach((l, i) => expect(l).toBeLessThan(losses[i]));
     expect(await text('decoder-status')).toMatch(/trained here, reads layer 1, 4 steps/);
     await app.shot('latentqa-train');
 
