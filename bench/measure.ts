@@ -94,17 +94,25 @@ export interface TrainFigure {
   tokensPerS: number;
   /** Training step time over forward time on the same sequence (target ≤ 3.5). */
   ratio: number;
-  stepMB: number;
+  /** Peak GPU bytes of a step beyond the weights, in MiB; and with activation recomputation. */
+  peakMB: number;
+  recomputePeakMB: number;
 }
 
 /** LoRA r=8 on every linear module, one 64-token sequence per step. */
 export async function trainingFigures(model: Model, name: string, reps = 5, T = 64): Promise<TrainFigure> {
   const ids = Array.from({ length: T }, (_, i) => (i * 7 + 1) % model.config.vocab);
   const targets = model.config.arch === 'gpt2' ? ['c_attn', 'c_proj', 'c_fc'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
-  const run = new FinetuneRun(model, [{ ids, labels: nextTokenLabels(ids) }], { lora: { rank: 8, alpha: 16, targets }, train: { lr: 1e-3 }, batchSize: 1, seed: 0 });
+  const settings = (recompute: boolean) => ({ lora: { rank: 8, alpha: 16, targets }, train: { lr: 1e-3, recompute }, batchSize: 1, seed: 0 });
+  const data = [{ ids, labels: nextTokenLabels(ids) }];
+  const run = new FinetuneRun(model, data, settings(false));
   let bytes = 0;
-  const stepMs = await timeIt(async () => void (bytes = (await run.next()).stepBytes), reps);
+  const stepMs = await timeIt(async () => void (bytes = (await run.next()).peakBytes), reps);
   const forwardMs = await timeIt(async () => void (await model.forward(ids, { lora: run.lora })), reps);
   run.dispose();
-  return { model: name, T, stepMs, forwardMs, tokensPerS: (T / stepMs) * 1000, ratio: stepMs / forwardMs, stepMB: bytes / 2 ** 20 };
+  const recomputed = new FinetuneRun(model, data, settings(true));
+  const recomputeBytes = (await recomputed.next()).peakBytes;
+  recomputed.dispose();
+  const MB = 2 ** 20;
+  return { model: name, T, stepMs, forwardMs, tokensPerS: (T / stepMs) * 1000, ratio: stepMs / forwardMs, peakMB: bytes / MB, recomputePeakMB: recomputeBytes / MB };
 }

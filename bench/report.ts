@@ -11,8 +11,8 @@ export function printFigures(where: string, adapter: string, matmul: MatmulFigur
   for (const f of forward) {
     console.log(`  ${f.model.padEnd(34)} ${String(f.T).padStart(3)} ${String(f.hooks).padStart(6)} ${f.ms.toFixed(1).padStart(7)} ${f.tokensPerS.toFixed(1).padStart(11)}`);
   }
-  console.log('LoRA r=8 training (all linear modules)     T  step ms  forward ms  tokens/s  step/forward  step MB');
+  console.log('LoRA r=8 training (all linear modules)     T  step ms  forward ms  tokens/s  step/forward  peak MB  recompute MB');
   for (const f of training) {
-    console.log(`  ${f.model.padEnd(38)} ${String(f.T).padStart(3)} ${f.stepMs.toFixed(1).padStart(8)} ${f.forwardMs.toFixed(1).padStart(11)} ${f.tokensPerS.toFixed(1).padStart(9)} ${f.ratio.toFixed(2).padStart(13)} ${f.stepMB.toFixed(1).padStart(8)}`);
+    console.log(`  ${f.model.padEnd(38)} ${String(f.T).padStart(3)} ${f.stepMs.toFixed(1).padStart(8)} ${f.forwardMs.toFixed(1).padStart(11)} ${f.tokensPerS.toFixed(1).padStart(9)} ${f.ratio.toFixed(2).padStart(13)} ${f.peakMB.toFixed(1).padStart(8)} ${f.recomputePeakMB.toFixed(1).padStart(13)}`);
   }
 }

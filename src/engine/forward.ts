@@ -33,6 +33,8 @@ export interface ForwardOptions {
   lora?: LoraAdapter | null;
   /** Seed of LoRA dropout's masks; dropout acts only in a taped forward given one (training). */
   dropoutSeed?: number;
+  /** With a tape: recompute each block's forward in its backward instead of keeping its activations. */
+  recompute?: boolean;
 }
 
 export interface ForwardResult {
@@ -106,7 +108,7 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
   if (cfg.arch === 'gpt2' && maxPos > cfg.maxPositions) throw new Error(`GPT-2 has ${cfg.maxPositions} positions; position ${maxPos - 1} requested`);
   const keyPositions = [...(kv?.positions ?? []), ...positions];
   const rope = m.rope?.covering(Math.max(maxPos, ...keyPositions.map((p) => p + 1))) ?? null;
-  const L = new Layers(pass, cfg, tape, opts.lora ?? null, opts.dropoutSeed ?? null);
+  const L = new Layers(pass, cfg, tape, opts.lora ?? null, tape ? (opts.dropoutSeed ?? null) : null);
 
   const buf = (floats: number) => pass.scratchBuffer(floats * 4);
   const upload = (data: Uint32Array) => {
@@ -138,7 +140,8 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
     L.add(embed, pos, resid, T * D, -1);
   }
 
-  for (let i = 0; i < cfg.nLayers; i++) {
+  /** Block i from its input `resid` to its output `out`, through the layers of `L`. */
+  const block = (i: number, resid: GPUBuffer, out: GPUBuffer, L: Layers) => {
     const b = w.blocks[i];
     const h = (name: string) => `blocks.${i}.${name}`;
     hooks.at(h('hook_resid_pre'), rows(resid, D));
@@ -208,12 +211,33 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
     L.activate(up, post, T, i);
     hooks.at(h('mlp.hook_post'), rows(post, I));
     const mlpOut = buf(T * D);
-    const out = buf(T * D);
     const editMlp = hooks.separate(h('hook_mlp_out'));
     L.linear({ A: post, M: T, w: b.down, C: mlpOut, residual: editMlp ? undefined : { res: mid, R: out }, modules: moduleSlices(cfg, 'down', i) }, i);
     hooks.at(h('hook_mlp_out'), rows(mlpOut, D));
     if (editMlp) L.add(mid, mlpOut, out, T * D, i);
     hooks.at(h('hook_resid_post'), rows(out, D));
+  };
+
+  // Activation recomputation keeps only a block's input: its intermediates are recycled right after the
+  // forward, and its backward first records the block's forward again (same kernels, same values).
+  // Blocks with hooks are kept whole (their reads and edits happen once).
+  const recompute = (i: number) => !!tape && !!opts.recompute && i >= tape.fromLayer && !hooks.inBlock(i);
+  const untaped = new Layers(pass, cfg, null, opts.lora ?? null, L.dropoutSeed);
+  for (let i = 0; i < cfg.nLayers; i++) {
+    const input = resid;
+    const out = buf(T * D);
+    if (recompute(i)) {
+      pass.release(pass.recycling(() => block(i, input, out, untaped)));
+      const t = tape!;
+      t.record(() => {
+        const dOut = t.grad(out);
+        const taken = pass.recycling(() => t.replay(() => block(i, input, out, L)));
+        const dIn = t.grad(input);
+        const dead = [...taken.filter((x) => x !== dIn), dOut];
+        t.forget([...dead, out]);
+        pass.release(dead);
+      });
+    } else block(i, input, out, L);
     resid = out;
   }
 

@@ -68,6 +68,11 @@ export class HookSession {
     return this.tensorsByName.has(name) || (this.byName.get(name) ?? []).some((s) => s.op !== 'read' && s.op !== 'grad' && s.op !== 'seed');
   }
 
+  /** Some hook or trained tensor acts inside block i. */
+  inBlock(i: number): boolean {
+    return [...this.byName.keys(), ...this.tensorsByName.keys()].some((n) => n.startsWith(`blocks.${i}.`));
+  }
+
   /** Some example seeds a gradient: it has a loss even without labels. */
   seeds(): boolean {
     return [...this.byName.values()].some((l) => l.some((s) => s.op === 'seed'));

@@ -29,7 +29,7 @@ export class Layers {
     readonly cfg: ModelConfig,
     readonly tape: Tape | null,
     readonly lora: LoraAdapter | null,
-    /** LoRA dropout's seed: dropout acts only when taping with a seed (training), never at evaluation. */
+    /** LoRA dropout's seed: dropout acts only in training forwards, never at evaluation. */
     readonly dropoutSeed: number | null = null,
   ) {}
 
@@ -60,7 +60,7 @@ export class Layers {
     op.linear(pass, { A: c.A, M: c.M, K, W: c.w.w, N, C: c.C, aRow0: c.aRow0, bias: c.w.b ?? undefined, affine: c.affine, residual: fuse });
     const hidden: GPUBuffer[] = [];
     // PEFT's dropout acts on the LoRA branch's input only, with its own mask per module.
-    const p = this.tape && this.dropoutSeed !== null ? (this.lora?.config.dropout ?? 0) : 0;
+    const p = this.dropoutSeed !== null ? (this.lora?.config.dropout ?? 0) : 0;
     const seeds = loras.map(({ m }) => moduleDropoutSeed(this.dropoutSeed ?? 0, m.name));
     let x: GPUBuffer | null = null; // the linear's real input, shared by the modules' dropouts
     if (p > 0 && loras.length) {

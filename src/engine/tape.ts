@@ -35,6 +35,21 @@ export class Tape {
     return this.paramGrads.get(w) ?? null;
   }
 
+  /** Record `forward` (a recomputed block) on its own and run its backward at once: activation recomputation. */
+  replay(forward: () => void): void {
+    const outer = this.steps;
+    this.steps = [];
+    forward();
+    this.backward();
+    this.steps = outer;
+  }
+
+  /** Drop the gradients of these activations and any gradient held in them: their storage is being recycled. */
+  forget(bufs: GPUBuffer[]): void {
+    const dead = new Set(bufs);
+    for (const [x, g] of this.grads) if (dead.has(x) || dead.has(g)) this.grads.delete(x);
+  }
+
   backward(): void {
     const steps = this.steps;
     this.steps = [];

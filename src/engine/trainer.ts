@@ -41,6 +41,8 @@ export interface TrainOptions {
   totalSteps?: number;
   /** Seed of LoRA dropout's masks (each example of each step draws its own). */
   seed?: number;
+  /** Keep only each block's input and recompute its forward in the backward: less memory, more work. */
+  recompute?: boolean;
 }
 
 export interface Param extends Trainable {
@@ -55,8 +57,8 @@ export interface StepResult {
   gradNorm: number;
   lr: number;
   tokens: number;
-  /** GPU bytes the step needed beyond the model's weights: activations, gradients and optimizer state. */
-  stepBytes: number;
+  /** Peak GPU bytes of the step beyond the model's weights: activations, gradients and optimizer state. */
+  peakBytes: number;
 }
 
 /** Learning rate at 1-based step `s`: linear warmup, then constant / linear / cosine decay to 0. */
@@ -114,7 +116,7 @@ export class Trainer {
       const tape = new Tape(pass, grads, this.fromLayer());
       const hooks = new HookSession(cfg, ex.hooks ?? [], pass, ex.ids.length, 0, tape, this.edits);
       const dropoutSeed = exampleSeed(this.opts.seed ?? 0, this.step + 1, k);
-      const { logits } = record(this.m, pass, hooks, ex.ids, { lora: this.lora, positions: ex.positions, dropoutSeed }, tape);
+      const { logits } = record(this.m, pass, hooks, ex.ids, { lora: this.lora, positions: ex.positions, dropoutSeed, recompute: this.opts.recompute }, tape);
       // An example may have no labels when its loss is a gradient seeded into a hook (see HookOp 'seed').
       losses.push(counted ? this.crossEntropy(pass, tape, logits!.buf, ex, counted) : Promise.resolve(Float32Array.of(0)));
       tape.backward();
@@ -133,12 +135,12 @@ export class Trainer {
     const norm = pass.read(this.norms, (this.params.length + 2) * 4);
     this.params.forEach((p, slot) => gop.optimizerStep(pass, o.optimizer === 'sgd' ? 'sgd' : 'adamw', { ...common, ...p, n: p.n, slot, param: p.buf }));
     const stateBytes = this.params.reduce((a, p) => a + 3 * p.grad.size, this.norms.size);
-    const stepBytes = pass.scratchBytes + stateBytes;
+    const peakBytes = pass.scratchBytes + stateBytes;
     await pass.submit();
     const perSeq = await Promise.all(losses);
     const loss = perSeq.reduce((a, l) => a + l[0], 0) / batch.length;
     const gradNorm = (await norm)[this.params.length + 1];
-    return { step: this.step, loss, gradNorm, lr, tokens, stepBytes };
+    return { step: this.step, loss, gradNorm, lr, tokens, peakBytes };
   }
 
   /** Mean loss of each example without training (evaluation). */
@@ -233,7 +235,7 @@ export async function lossGradients(
   hooks: HookSpec[],
   lora: LoraAdapter | null = null,
   params: Trainable[] = [],
-  opts: { dropoutSeed?: number } = {},
+  opts: { dropoutSeed?: number; recompute?: boolean } = {},
 ): Promise<{ loss: number; cache: Record<string, Float32Array>; grads: Record<string, Float32Array> }> {
   const counted = checkExample(m.cfg.vocab, ex);
   const pass = new Pass(m.rt);
@@ -243,7 +245,7 @@ export async function lossGradients(
   const tape = new Tape(pass, new Map(params.map((p, i) => [p.buf, grads[i]])), -1);
   const edits = params.flatMap((p) => (p.edit ? [p.edit] : []));
   const session = new HookSession(m.cfg, [...(ex.hooks ?? []), ...hooks], pass, ex.ids.length, 0, tape, edits);
-  const logits = record(m, pass, session, ex.ids, { lora, positions: ex.positions, dropoutSeed: opts.dropoutSeed }, tape).logits!;
+  const logits = record(m, pass, session, ex.ids, { lora, positions: ex.positions, ...opts }, tape).logits!;
   const T = ex.ids.length;
   const labels = pass.scratchBuffer(T * 4);
   m.rt.write(labels, Int32Array.from(ex.labels));

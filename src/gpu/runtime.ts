@@ -155,8 +155,12 @@ export class Pass {
   private staging: GPUBuffer | null = null;
   private readBytes = 0;
   dispatches = 0;
-  /** Bytes of scratch storage this pass holds (all of it is live until submit). */
+  /** Bytes of scratch storage this pass holds (all of it is live until submit): the pass's peak. */
   scratchBytes = 0;
+  /** Released storage by size, handed out again inside recycling(). */
+  private spare = new Map<number, GPUBuffer[]>();
+  /** Buffers taken inside the current recycling() call. */
+  private taken: GPUBuffer[] | null = null;
 
   constructor(readonly rt: Runtime) {
     this.encoder = rt.device.createCommandEncoder();
@@ -164,10 +168,46 @@ export class Pass {
 
   /** Scratch storage given back to the pool when the pass finishes. */
   scratchBuffer(bytes: number): GPUBuffer {
-    const b = this.rt.take(bytes);
-    this.scratch.push(b);
-    this.scratchBytes += b.size;
-    return b;
+    const b = this.reuse(bytes);
+    if (b) return b;
+    const fresh = this.rt.take(bytes);
+    this.scratch.push(fresh);
+    this.scratchBytes += fresh.size;
+    this.taken?.push(fresh);
+    return fresh;
+  }
+
+  /**
+   * Record `fn`'s work handing it, where sizes match, storage released earlier in this pass (stream order
+   * makes that safe). Nothing inside may write a buffer from the CPU: such a write lands before the pass
+   * runs. Returns the buffers `fn` took.
+   */
+  recycling(fn: () => void): GPUBuffer[] {
+    const outer = this.taken;
+    const taken: GPUBuffer[] = (this.taken = []);
+    try {
+      fn();
+    } finally {
+      this.taken = outer;
+      outer?.push(...taken);
+    }
+    return taken;
+  }
+
+  /** Storage that nothing recorded later reads: recycling() may hand it out again. */
+  release(bufs: GPUBuffer[]): void {
+    for (const b of new Set(bufs)) {
+      const list = this.spare.get(b.size) ?? [];
+      list.push(b);
+      this.spare.set(b.size, list);
+    }
+  }
+
+  private reuse(bytes: number): GPUBuffer | null {
+    if (!this.taken) return null;
+    const b = this.spare.get(Math.max(16, Math.ceil(bytes / 16) * 16))?.pop();
+    if (b) this.taken.push(b);
+    return b ?? null;
   }
 
   /** Zero a buffer in stream order (recorded before a step's dispatches, the clears share one pass boundary). */
@@ -183,9 +223,15 @@ export class Pass {
    * without a zeroing dispatch, which on a software adapter costs more than the allocation.
    */
   zeroBuffer(bytes: number): GPUBuffer {
+    const spare = this.reuse(bytes);
+    if (spare) {
+      this.clear(spare);
+      return spare;
+    }
     const b = this.rt.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: storageUsage() });
     this.fresh.push(b);
     this.scratchBytes += b.size;
+    this.taken?.push(b);
     return b;
   }
 
