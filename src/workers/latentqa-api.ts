@@ -70,6 +70,8 @@ export type LqaToken = (column: 'decoded' | 'textOnly' | 'reply', text: string) 
 
 export interface LqaTrainRequest {
   steps: number;
+  /** 'toy' (the toy world's persona chats, default) or 'hub' (the built-in persona set for Hub instruct models). */
+  data?: 'toy' | 'hub';
   /** Chats per training control (the shipped decoder used 6). */
   perControl?: number;
   batchSize?: number;
@@ -119,7 +121,7 @@ export interface LatentQaApi {
   lqaRead(modelId: string, req: LqaReadRequest, onToken?: LqaToken): Promise<LqaReading>;
   /** The held-out table: decoder, text-only, untrained, chance and the linear probe on `n` (chat, QA) pairs. */
   lqaEval(modelId: string, n: number, seed: number, onRow?: LqaRowProgress): Promise<Omit<EvalReport, 'rows'> & { rows: EvalRow[] }>;
-  /** A small decoder training run on the toy persona chats; the result becomes the decoder in use. */
+  /** A small decoder training run (toy persona chats or the Hub persona set); the result becomes the decoder in use. */
   lqaTrain(modelId: string, req: LqaTrainRequest, onStep?: LqaStepProgress): Promise<LqaTrainResult>;
   /** Steer the target toward an example's behaviour through the frozen decoder; generations before and after. */
   lqaSteer(modelId: string, req: LqaSteerRequest, onStep?: LqaStepProgress): Promise<LqaSteerResult>;
@@ -303,9 +305,9 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
         const s = session(modelId);
         const { codec } = s;
         const layer = defaultReadLayer(e.model.config.nLayers);
+        const data = req.data ?? 'toy';
         const perControl = req.perControl ?? 1;
-        const all = dataset('toy', perControl, 0, 'user');
-        const parts = split('toy', all, 0.25, 0);
+        const parts = split(data, dataset(data, perControl, 0, 'user'), 0.25, 0);
         const fmt = decoderFormat(codec);
         const examples = await e.lock.run(async () => decoderExamples(codec, fmt, await readItems(e.model, codec, parts.train, layer)));
         const settings = decoderSettings(e.model, { steps: req.steps, batchSize: req.batchSize, lr: req.lr ?? 2e-3, rank: req.rank });
@@ -323,7 +325,7 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
           run.dispose();
           return { losses, cancelled, examples: examples.length, decoder: s.decoder?.info ?? null };
         }
-        const meta = decoderMeta({ data: 'toy', perControl, stimulus: 'user', heldOut: 0.25, seed: 0, layer, ack: fmt.ack }, parts, losses, await weightsSha(e.info));
+        const meta = decoderMeta({ data, perControl, stimulus: 'user', heldOut: 0.25, seed: 0, layer, ack: fmt.ack }, parts, losses, await weightsSha(e.info));
         // The run's adapter outlives the run: its trainer state goes, the LoRA becomes the decoder.
         const lora = run.lora;
         run.trainer.destroy();
