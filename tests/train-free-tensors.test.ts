@@ -1,7 +1,9 @@
 // Free trainable tensors: steering vectors at hook points and a soft prompt over the input embeddings,
 // trained by the same Trainer as LoRA. Gradients against central finite differences of the float64
 // reference (the same edits as plain hook specs); tolerance as in train-gradients:
-// |engine − FD| ≤ 2e-3·max|FD| + 2e-5. Then short runs that lower the loss, and a checkpoint round trip.
+// |engine − FD| ≤ 2e-3·max|FD| + 2e-5. The optimizer (all tensors in one flat update) against float64 AdamW
+// with clipping and weight decay on the engine's gradients (|Δ| ≤ 2e-5 + 1e-5·|value|). Then short runs
+// that lower the loss, and a checkpoint round trip.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { nodeGpu } from '../src/gpu/node';
 import { Model } from '../src/engine/model';
@@ -85,6 +87,37 @@ describe.each(['llama-gqa', 'gpt2'] as TinyKind[])('%s', (kind) => {
     const dEmbed = got.cache['hook_embed.grad'];
     for (const p of PROMPT_AT) expect(dEmbed.slice(p * D, (p + 1) * D).every((x) => x === 0)).toBe(true);
     expect(dEmbed.slice(0, D).some((x) => x !== 0)).toBe(true);
+    trainables.forEach((t) => t.buf.destroy());
+  });
+
+  test('two clipped AdamW steps over every tensor at once equal float64 AdamW on the same gradients', async () => {
+    const { trainables, host } = tensors();
+    const o = { lr: 1e-2, maxGradNorm: 0.05, weightDecay: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8 };
+    const trainer = new Trainer(model.parts, trainables, o);
+    const values = host.map((h) => Float64Array.from(h));
+    const m1 = host.map((h) => new Float64Array(h.length));
+    const m2 = host.map((h) => new Float64Array(h.length));
+    for (let step = 1; step <= 2; step++) {
+      const { grads } = await lossGradients(model.parts, { ids, labels }, [], null, trainables);
+      const g = trainables.map((t) => grads[t.name]);
+      const norm = Math.sqrt(g.reduce((a, x) => a + x.reduce((b, v) => b + v * v, 0), 0));
+      const f = Math.min(1, o.maxGradNorm / norm);
+      const r = await trainer.train([{ ids, labels }]);
+      expect(Math.abs(r.gradNorm - norm)).toBeLessThan(1e-5 * norm);
+      values.forEach((v, k) => {
+        for (let i = 0; i < v.length; i++) {
+          const gi = g[k][i] * f;
+          m1[k][i] = o.beta1 * m1[k][i] + (1 - o.beta1) * gi;
+          m2[k][i] = o.beta2 * m2[k][i] + (1 - o.beta2) * gi * gi;
+          const ah = m1[k][i] / (1 - o.beta1 ** step);
+          const bh = m2[k][i] / (1 - o.beta2 ** step);
+          v[i] -= o.lr * (ah / (Math.sqrt(bh) + o.eps) + o.weightDecay * v[i]);
+        }
+      });
+      const snap = await trainer.snapshot();
+      snap.forEach((t, k) => t.value.forEach((x, i) => expect(Math.abs(x - values[k][i]), `${t.name}[${i}] step ${step}`).toBeLessThan(2e-5 + 1e-5 * Math.abs(values[k][i]))));
+    }
+    trainer.destroy();
     trainables.forEach((t) => t.buf.destroy());
   });
 

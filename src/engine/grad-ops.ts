@@ -102,13 +102,14 @@ export function crossEntropy(pass: Pass, logits: GPUBuffer, labels: GPUBuffer, l
 }
 
 export interface OptimizerArgs {
+  /** Flat buffers: every trained tensor's values, gradients and moments, `n` floats each. */
   param: GPUBuffer;
   grad: GPUBuffer;
   m1: GPUBuffer;
   m2: GPUBuffer;
+  /** [slots + 2]: sumsq's partial sums, then the gradient factor and the global norm. */
   norms: GPUBuffer;
   n: number;
-  slot: number;
   slots: number;
   step: number;
   lr: number;
@@ -121,10 +122,10 @@ export interface OptimizerArgs {
 }
 
 function optimizerUniforms(o: OptimizerArgs) {
-  return uniforms(o.n, o.slot, o.slots, o.step, f32(o.lr), f32(o.beta1), f32(o.beta2), f32(o.eps), f32(o.weightDecay), f32(o.maxNorm), f32(o.gradScale));
+  return uniforms(o.n, o.slots, o.step, f32(o.lr), f32(o.beta1), f32(o.beta2), f32(o.eps), f32(o.weightDecay), f32(o.maxNorm), f32(o.gradScale));
 }
 
 export function optimizerStep(pass: Pass, entry: 'sumsq' | 'clip' | 'adamw' | 'sgd', o: OptimizerArgs): void {
-  const groups: [number, number?] = entry === 'sumsq' || entry === 'clip' ? [1] : grid(o.n);
+  const groups: [number, number?] = entry === 'sumsq' ? [o.slots] : entry === 'clip' ? [1] : grid(o.n);
   pass.dispatch(pipe(pass, 'optimizer', entry), optimizerUniforms(o), [o.param, o.grad, o.m1, o.m2, o.norms], groups);
 }

@@ -46,9 +46,10 @@ export interface TrainOptions {
 }
 
 export interface Param extends Trainable {
+  /** Its gradient, accumulated by the backward. */
   grad: GPUBuffer;
-  m1: GPUBuffer;
-  m2: GPUBuffer;
+  /** Where it sits in the trainer's flat buffers, in floats. */
+  offset: number;
 }
 
 export interface StepResult {
@@ -75,6 +76,10 @@ export class Trainer {
   readonly params: Param[] = [];
   step = 0;
   private norms: GPUBuffer;
+  /** sumsq's partial sums. */
+  private slots: number;
+  /** Every param's values, gradient and moments end to end, so the optimizer is three dispatches. */
+  private flat: { values: GPUBuffer; grad: GPUBuffer; m1: GPUBuffer; m2: GPUBuffer; n: number };
   /** How the free tensors among the params enter every forward. */
   private edits: TensorEdit[];
 
@@ -88,11 +93,15 @@ export class Trainer {
     if (!trainables.length) throw new Error('nothing to train: no LoRA modules and no layers chosen');
     if (!(opts.lr > 0)) throw new Error(`learning rate must be > 0, got ${opts.lr}`);
     const rt = m.rt;
+    let n = 0;
     for (const t of trainables) {
-      const zero = () => rt.createStatic(new Float32Array(t.n), `${t.name}.state`);
-      this.params.push({ ...t, grad: zero(), m1: zero(), m2: zero() });
+      this.params.push({ ...t, grad: rt.createStatic(new Float32Array(t.n), `${t.name}.grad`), offset: n });
+      n += t.n;
     }
-    this.norms = rt.createStatic(new Float32Array(this.params.length + 2));
+    const zero = (label: string) => rt.createStatic(new Float32Array(n), `trainer.${label}`);
+    this.flat = { values: zero('values'), grad: zero('grad'), m1: zero('m1'), m2: zero('m2'), n };
+    this.slots = Math.min(256, Math.ceil(n / 4096));
+    this.norms = rt.createStatic(new Float32Array(this.slots + 2));
     this.edits = trainables.flatMap((t) => (t.edit ? [t.edit] : []));
   }
 
@@ -124,22 +133,27 @@ export class Trainer {
     this.step++;
     const lr = learningRate(this.opts, this.step);
     const o = this.opts;
-    const common = {
-      norms: this.norms, slots: this.params.length, step: this.step, lr,
+    const f = this.flat;
+    const args = {
+      param: f.values, grad: f.grad, m1: f.m1, m2: f.m2, n: f.n, norms: this.norms, slots: this.slots, step: this.step, lr,
       beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0,
       maxNorm: o.maxGradNorm ?? 0, gradScale: 1 / batch.length,
     };
-    this.params.forEach((p, slot) => gop.optimizerStep(pass, 'sumsq', { ...common, ...p, n: p.n, slot, param: p.buf }));
-    const first = this.params[0];
-    gop.optimizerStep(pass, 'clip', { ...common, ...first, n: first.n, slot: 0, param: first.buf });
-    const norm = pass.read(this.norms, (this.params.length + 2) * 4);
-    this.params.forEach((p, slot) => gop.optimizerStep(pass, o.optimizer === 'sgd' ? 'sgd' : 'adamw', { ...common, ...p, n: p.n, slot, param: p.buf }));
-    const stateBytes = this.params.reduce((a, p) => a + 3 * p.grad.size, this.norms.size);
+    for (const p of this.params) {
+      pass.copy(p.grad, 0, f.grad, p.offset * 4, p.n * 4);
+      pass.copy(p.buf, 0, f.values, p.offset * 4, p.n * 4);
+    }
+    gop.optimizerStep(pass, 'sumsq', args);
+    gop.optimizerStep(pass, 'clip', args);
+    const norm = pass.read(this.norms, (this.slots + 2) * 4);
+    gop.optimizerStep(pass, o.optimizer === 'sgd' ? 'sgd' : 'adamw', args);
+    for (const p of this.params) pass.copy(f.values, p.offset * 4, p.buf, 0, p.n * 4);
+    const stateBytes = this.params.reduce((a, p) => a + p.grad.size, this.norms.size + 4 * f.values.size);
     const peakBytes = pass.scratchBytes + stateBytes;
     await pass.submit();
     const perSeq = await Promise.all(losses);
     const loss = perSeq.reduce((a, l) => a + l[0], 0) / batch.length;
-    const gradNorm = (await norm)[this.params.length + 1];
+    const gradNorm = (await norm)[this.slots + 1];
     return { step: this.step, loss, gradNorm, lr, tokens, peakBytes };
   }
 
@@ -172,7 +186,8 @@ export class Trainer {
   /** Trained tensors and optimizer state, read back (for checkpoints and adapter export). */
   async snapshot(): Promise<{ name: string; value: Float32Array; m1: Float32Array; m2: Float32Array }[]> {
     const pass = new Pass(this.m.rt);
-    const reads = this.params.map((p) => [pass.read(p.buf, p.n * 4), pass.read(p.m1, p.n * 4), pass.read(p.m2, p.n * 4)] as const);
+    const { m1, m2 } = this.flat;
+    const reads = this.params.map((p) => [pass.read(p.buf, p.n * 4), pass.read(m1, p.n * 4, p.offset * 4), pass.read(m2, p.n * 4, p.offset * 4)] as const);
     await pass.submit();
     return Promise.all(this.params.map(async (p, i) => ({ name: p.name, value: await reads[i][0], m1: await reads[i][1], m2: await reads[i][2] })));
   }
@@ -184,15 +199,16 @@ export class Trainer {
       const s = byName.get(p.name);
       if (!s || s.value.length !== p.n) throw new Error(`checkpoint has no tensor ${p.name} of ${p.n} values`);
       this.m.rt.write(p.buf, s.value);
-      this.m.rt.write(p.m1, s.m1);
-      this.m.rt.write(p.m2, s.m2);
+      this.m.rt.write(this.flat.m1, s.m1, p.offset * 4);
+      this.m.rt.write(this.flat.m2, s.m2, p.offset * 4);
     }
     this.step = step;
   }
 
   destroy(): void {
-    for (const p of this.params) [p.grad, p.m1, p.m2].forEach((b) => b.destroy());
-    this.norms.destroy();
+    for (const p of this.params) p.grad.destroy();
+    const f = this.flat;
+    [f.values, f.grad, f.m1, f.m2, this.norms].forEach((b) => b.destroy());
   }
 }
 

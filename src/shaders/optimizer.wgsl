@@ -1,10 +1,11 @@
-// Parameter updates. sumsq: one workgroup per gradient tensor writes its squared norm to norms[slot];
-// clip turns the slots into one factor (stored after them); adamw / sgd scale by it and update in place.
+// Parameter updates over every trained tensor at once (the trainer keeps them, their gradients and
+// moments in flat buffers: a dispatch costs far more than the copies in and out).
+// sumsq: workgroup w writes the squared norm of its chunk of the gradient to norms[w]; clip turns the
+// partial sums into one factor (stored after them); adamw / sgd scale by it and update in place.
 
 struct Params {
-  n: u32,       // elements in this tensor
-  slot: u32,    // this tensor's slot in `norms`
-  slots: u32,   // tensors in the global norm
+  n: u32,       // elements in all
+  slots: u32,   // sumsq workgroups (partial sums in `norms`)
   step: u32,    // 1-based, for Adam's bias correction
   lr: f32,
   beta1: f32,
@@ -26,9 +27,11 @@ const WG = 64u;
 var<workgroup> red: array<f32, WG>;
 
 @compute @workgroup_size(WG)
-fn sumsq(@builtin(local_invocation_id) li: vec3<u32>) {
+fn sumsq(@builtin(local_invocation_id) li: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  let chunk = (p.n + p.slots - 1u) / p.slots;
+  let end = min(p.n, (wg.x + 1u) * chunk);
   var s = 0.0;
-  for (var i = li.x; i < p.n; i += WG) {
+  for (var i = wg.x * chunk + li.x; i < end; i += WG) {
     let g = grad[i] * p.gradScale;
     s += g * g;
   }
@@ -38,7 +41,7 @@ fn sumsq(@builtin(local_invocation_id) li: vec3<u32>) {
     if (li.x < k) { red[li.x] += red[li.x + k]; }
     workgroupBarrier();
   }
-  if (li.x == 0u) { norms[p.slot] = red[0]; }
+  if (li.x == 0u) { norms[wg.x] = red[0]; }
 }
 
 @compute @workgroup_size(1)
