@@ -232,8 +232,8 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
       t.record(() => {
         const dOut = t.grad(out);
         const taken = pass.recycling(() => t.replay(() => block(i, input, out, L)));
-        const dIn = t.grad(input);
-        const dead = [...taken.filter((x) => x !== dIn), dOut];
+        const dIn = t.grad(input); // may be dOut itself, passed down the residual stream
+        const dead = [...taken, dOut].filter((x) => x !== dIn);
         t.forget([...dead, out]);
         pass.release(dead);
       });

@@ -88,12 +88,12 @@ export class Layers {
       if (c.aRow0) throw new Error('training needs logits at every position');
       const tape = this.tape!;
       const M = c.M;
-      const dC = tape.grad(c.C);
       if (c.residual) {
+        // R = res + C passes dR to both terms: share its buffer where a term has no gradient yet.
         const dR = tape.grad(c.residual.R);
-        gop.accumulate(pass, dR, dC, M * N);
-        gop.accumulate(pass, dR, tape.grad(c.residual.res), M * N);
+        for (const x of [c.C, c.residual.res]) if (!tape.alias(x, dR)) gop.accumulate(pass, dR, tape.grad(x), M * N);
       }
+      const dC = tape.grad(c.C);
       const dW = tape.paramGrad(c.w.w);
       const trainsLora = loras.some(({ m }) => tape.paramGrad(m.A));
       // The matmul's real input a = n·g (+b), materialised only when a weight gradient needs it.

@@ -31,6 +31,16 @@ export class Tape {
     return g;
   }
 
+  /**
+   * Make `g` the gradient of `x` if x has none yet: for a term whose gradient equals its consumer's (a sum's).
+   * Whatever later accumulates into x's gradient then lands in g, which the consumer no longer reads.
+   */
+  alias(x: GPUBuffer, g: GPUBuffer): boolean {
+    if (this.grads.has(x)) return false;
+    this.grads.set(x, g);
+    return true;
+  }
+
   paramGrad(w: GPUBuffer): GPUBuffer | null {
     return this.paramGrads.get(w) ?? null;
   }
