@@ -1,13 +1,17 @@
 // The LatentQA worker API (src/workers/latentqa-api.ts) in Node on the shipped toy-s, served over HTTP as the app
 // serves it: the decoder beside the model is found and checked against the weights' sha256, a reading streams and
-// equals the CLI's, and the positive-review steering example is measured (skipped when toy-s or its decoder is absent).
+// equals the CLI's, decoder training pauses, resumes and continues from its IndexedDB checkpoint (fake-indexeddb, the
+// same idb code the browser runs) to the same decoder as an uninterrupted run, and the positive-review steering
+// example is measured (skipped when toy-s or its decoder is absent).
+import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeGpu } from '../src/gpu/node';
 import { createEngineApi } from '../src/workers/engine-api';
-import type { EngineApi } from '../src/workers/api';
+import type { EngineApi, FinetuneProgress, FinetuneState } from '../src/workers/api';
+import { CheckpointDb } from '../src/workers/checkpoint-db';
 import { polarity, verdict } from '../src/methods/latentqa/steer-examples';
 import { serveStatic, type StaticServer } from './e2e/harness/server';
 
@@ -33,7 +37,7 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
     const meta = JSON.parse(readFileSync(join(MODELS, 'toy-s-latentqa/latentqa.json'), 'utf8'));
     writeFileSync(join(tmp, 'latentqa.json'), JSON.stringify({ ...meta, modelSha256: '0'.repeat(64) }));
     server = await serveStatic(MODELS, { '/other/toy-s/': join(MODELS, 'toy-s/'), '/other/toy-s-latentqa/latentqa.json': join(tmp, 'latentqa.json') });
-    api = createEngineApi(() => nodeGpu());
+    api = createEngineApi(() => nodeGpu(), { checkpoints: new CheckpointDb('lqa-api') });
     id = (await api.loadModel({ kind: 'url', baseUrl: `${server.url}toy-s/` })).id;
   }, 60_000);
   afterAll(async () => {
@@ -89,5 +93,75 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
     expect(words.before).toBe(-1); // "not perfect"
     // After 12 steps (measured: 4 of 4 "Sentiment : positive", though the clause reads "not friendly positive").
     expect(verdicts.after).toBeGreaterThan(verdicts.before);
+  }, 120_000);
+
+  /** A training run's progress events, and a promise of the first in one of `states`. */
+  const watch = () => {
+    const events: FinetuneProgress[] = [];
+    const waiters: { states: FinetuneState[]; ok: (p: FinetuneProgress) => void }[] = [];
+    const on = (p: FinetuneProgress) => {
+      events.push(p);
+      waiters.filter((w) => w.states.includes(p.state)).forEach((w) => w.ok(p));
+      if (p.state === 'error') throw new Error(p.error);
+    };
+    const until = (...states: FinetuneState[]) => new Promise<FinetuneProgress>((ok) => waiters.push({ states, ok }));
+    // By step: resuming repeats the paused step's event.
+    const losses = () => events.filter((e) => e.state === 'running').reduce((l: number[], e) => ((l[e.step - 1] = e.loss), l), []).filter(Number.isFinite);
+    return { events, on, until, losses };
+  };
+  const TRAIN = { steps: 4, seed: 3, checkpointEvery: 2 };
+  const decoderBytes = async (m: string) => Array.from((await api.lqaExportDecoder(m))['adapter_model.safetensors'] as Uint8Array);
+  let reference: { losses: number[]; bytes: number[] };
+
+  test('training: an uninterrupted run becomes the decoder in use and leaves no checkpoint', async () => {
+    const w = watch();
+    const { runId, examples } = await api.lqaTrain(id, TRAIN, w.on);
+    expect(examples).toBe(160); // 32 training personas × 1 chat × 5 QA pairs
+    const done = await w.until('done');
+    expect(done).toMatchObject({ runId, step: 4, steps: 4 });
+    expect(w.events.filter((e) => e.state === 'running').map((e) => e.step)).toEqual([1, 2, 3, 4]);
+    reference = { losses: w.losses(), bytes: await decoderBytes(id) };
+    expect(reference.losses[3]).toBeLessThan(reference.losses[0]);
+    expect((await api.lqaOpen(id)).decoder).toMatchObject({ source: 'trained here', steps: 4 });
+    expect((await api.listCheckpoints()).filter((c) => c.runId === runId)).toEqual([]);
+  }, 120_000);
+
+  test('training: paused after step 1 and resumed, the same losses and decoder', async () => {
+    const w = watch();
+    const { runId } = await api.lqaTrain(id, TRAIN, w.on);
+    // Asked while step 1 runs: the run stops after it and checkpoints.
+    const paused = await api.pauseFinetune(runId);
+    expect(paused).toMatchObject({ state: 'paused', step: 1, checkpointStep: 1 });
+    const rec = (await api.listCheckpoints()).find((c) => c.runId === runId)!;
+    expect(rec).toMatchObject({ status: 'paused', step: 1, latentqa: { ...TRAIN, data: 'toy', perControl: 1 } });
+    await api.resumeFinetune(runId);
+    await w.until('done');
+    expect(w.losses()).toEqual(reference.losses);
+    expect(await decoderBytes(id)).toEqual(reference.bytes);
+  }, 120_000);
+
+  test('training: resumed from its IndexedDB checkpoint on the model loaded again, the same losses and decoder', async () => {
+    const first = (await api.loadModel({ kind: 'url', baseUrl: `${server.url}toy-s/` })).id;
+    const w = watch();
+    let runId = '';
+    // Paused at step 2 (the periodic checkpoint's step), then the model goes as on a page reload.
+    ({ runId } = await api.lqaTrain(first, TRAIN, (p) => {
+      w.on(p);
+      if (p.state === 'running' && p.step === 2) void api.pauseFinetune(runId);
+    }));
+    await w.until('paused');
+    await api.dispose(first);
+    const rec = (await api.listCheckpoints()).find((c) => c.runId === runId)!;
+    expect(rec).toMatchObject({ status: 'paused', step: 2, steps: 4 });
+    const again = (await api.loadModel({ kind: 'url', baseUrl: `${server.url}toy-s/` })).id;
+    // The Train page's resume refuses it.
+    await expect(api.resumeFromCheckpoint(again, rec.key)).rejects.toThrow(/LatentQA decoder: resume it on the LatentQA page/);
+    const r = watch();
+    expect(await api.lqaResumeTraining(again, rec.key, r.on)).toEqual({ runId, examples: 160 });
+    await r.until('done');
+    expect(r.events.filter((e) => e.state === 'running').map((e) => e.step)).toEqual([3, 4]);
+    expect([...w.losses(), ...r.losses()]).toEqual(reference.losses);
+    expect(await decoderBytes(again)).toEqual(reference.bytes);
+    await api.dispose(again);
   }, 120_000);
 });

@@ -1,5 +1,7 @@
 // The worker API's training, adapter and model-cache calls (part of EngineApi, see api.ts). Plain data only.
 
+import type { LqaTrainRequest } from './latentqa-api';
+
 /** How to load a model again after a reload (picked files cannot be reloaded without the user). */
 export type ModelOrigin = { kind: 'url'; baseUrl: string; label?: string } | { kind: 'hub'; repo: string; revision: string; baseUrl?: string };
 
@@ -108,6 +110,8 @@ export interface TrainCheckpointInfo {
   bytes: number;
   createdAt: number;
   updatedAt: number;
+  /** A LatentQA decoder run: the LatentQA page resumes it, reading its examples again from this request. */
+  latentqa?: LqaTrainRequest;
 }
 
 export interface LoadedAdapter {

@@ -8,7 +8,8 @@ import type { TrainCheckpointInfo } from './api';
 
 export interface StoredRun {
   info: TrainCheckpointInfo;
-  /** Every training token, in order; examples are cut from them by the run's seqLen. */
+  /** Every training token, in order; examples are cut from them by the run's seqLen (none for a LatentQA run,
+   *  whose examples are read again from its request). */
   ids: number[];
 }
 

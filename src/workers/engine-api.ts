@@ -99,7 +99,7 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
   });
 
   // LatentQA runs the method on the loaded Model itself (its decoder is a LoRA on the same weights).
-  const latentqa = createLatentQaApi({ entry, releaseCallback: (cb) => options.releaseCallback?.(cb) });
+  const latentqa = createLatentQaApi({ entry, runs: train.methodRuns, releaseCallback: (cb) => options.releaseCallback?.(cb) });
 
   const core: Omit<EngineApi, keyof PropProbesApi | keyof LatentQaApi> = {
     ...train.api,

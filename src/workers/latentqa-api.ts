@@ -2,7 +2,8 @@
 // served model (`<model folder>-latentqa/`, valid only for the weights whose sha256 its latentqa.json records), read
 // with it, evaluate it on held-out controls, train a small one, and steer the target through it. engine-api.ts mixes
 // these methods into the engine API; the page reaches them through client.ts. Each GPU step takes the model's lock,
-// so other pages' forwards slot in between; long runs stop between steps when lqaCancel is called.
+// so other pages' forwards slot in between. Training is a run of train-api.ts (progress, pause / resume / cancel
+// between steps, checkpoints in IndexedDB); steering stops between steps when lqaCancel is called.
 
 import { exportPeft, importPeft } from '../engine/peft';
 import { urlFiles } from '../engine/files';
@@ -21,8 +22,9 @@ import { steerExample, steerGenerations } from '../methods/latentqa/steer-exampl
 import { FinetuneRun } from '../engine/finetune';
 import { PERSONAS } from '../toyworld/families/persona';
 import type { ChatCodec, Message } from '../methods/latentqa/types';
-import type { LoadedModel } from './api';
+import type { FinetuneProgress, LoadedModel } from './api';
 import type { Lock } from './lock';
+import type { HandOff, MethodRuns } from './train-api';
 
 export type { EvalReport, EvalRow, ReadPresets };
 
@@ -77,13 +79,16 @@ export interface LqaTrainRequest {
   batchSize?: number;
   lr?: number;
   rank?: number;
+  /** Seeds the LoRA initialisation and the order of examples (default 0). */
+  seed?: number;
+  /** Save a checkpoint to IndexedDB every N steps (0: only on pause; default 10). */
+  checkpointEvery?: number;
 }
 
-export interface LqaTrainResult {
-  losses: number[];
-  cancelled: boolean;
+export interface LqaTrainStarted {
+  /** A training run of the engine API: pauseFinetune / resumeFinetune / cancelFinetune / finetuneStatus take it. */
+  runId: string;
   examples: number;
-  decoder: LqaDecoderInfo | null;
 }
 
 export interface LqaSteerRequest {
@@ -121,18 +126,23 @@ export interface LatentQaApi {
   lqaRead(modelId: string, req: LqaReadRequest, onToken?: LqaToken): Promise<LqaReading>;
   /** The held-out table: decoder, text-only, untrained, chance and the linear probe on `n` (chat, QA) pairs. */
   lqaEval(modelId: string, n: number, seed: number, onRow?: LqaRowProgress): Promise<Omit<EvalReport, 'rows'> & { rows: EvalRow[] }>;
-  /** A small decoder training run (toy persona chats or the Hub persona set); the result becomes the decoder in use. */
-  lqaTrain(modelId: string, req: LqaTrainRequest, onStep?: LqaStepProgress): Promise<LqaTrainResult>;
+  /** Starts a small decoder training run (toy persona chats or the Hub persona set) once its examples are read; once
+   *  done its LoRA becomes the decoder in use (lqaOpen says so) and its checkpoint is removed. */
+  lqaTrain(modelId: string, req: LqaTrainRequest, onProgress?: (p: FinetuneProgress) => void): Promise<LqaTrainStarted>;
+  /** Continues a stored decoder run (listCheckpoints' records with `latentqa`) from its last checkpoint. */
+  lqaResumeTraining(modelId: string, key: string, onProgress?: (p: FinetuneProgress) => void): Promise<LqaTrainStarted>;
   /** Steer the target toward an example's behaviour through the frozen decoder; generations before and after. */
   lqaSteer(modelId: string, req: LqaSteerRequest, onStep?: LqaStepProgress): Promise<LqaSteerResult>;
   /** The decoder in use as files: adapter_config.json, adapter_model.safetensors (PEFT) and latentqa.json. */
   lqaExportDecoder(modelId: string): Promise<Record<string, string | Uint8Array>>;
-  /** Stops the model's training or steering run after its current step. */
+  /** Stops the model's steering run after its current step. */
   lqaCancel(modelId: string): Promise<void>;
 }
 
 export interface LatentQaDeps {
   entry(modelId: string): { info: LoadedModel; model: Model; tokenizer: Tokenizer | null; lock: Lock };
+  /** Training runs (train-api.ts). */
+  runs: MethodRuns;
   releaseCallback?: (cb: unknown) => void;
 }
 
@@ -150,6 +160,11 @@ interface Session {
   looked: boolean;
   running: Set<{ cancelled: boolean }>;
 }
+
+const withDefaults = (r: LqaTrainRequest): Required<LqaTrainRequest> => ({
+  steps: r.steps, data: r.data ?? 'toy', perControl: r.perControl ?? 1, batchSize: r.batchSize ?? 4, lr: r.lr ?? 2e-3, rank: r.rank ?? 16, seed: r.seed ?? 0,
+  checkpointEvery: r.checkpointEvery ?? 10,
+});
 
 /** Where a served model's decoder lives: the folder beside it, named `<model folder>-latentqa`. */
 export const decoderUrl = (baseUrl: string) => `${baseUrl.replace(/\/+$/, '')}-latentqa/`;
@@ -218,6 +233,36 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
     presets: readPresets(s.decoder?.meta.data ?? 'toy', s.decoder?.meta.heldOutControls ?? []),
     steerExamples: ['sentiment:positive', ...PERSONAS.map((p) => `persona:${p.id}`)],
   });
+
+  /** What a training request trains on: its data's seeded split, the read layer and the decoder's chat format. */
+  const recipe = (modelId: string, req: Required<LqaTrainRequest>) => {
+    const { model } = deps.entry(modelId);
+    return { layer: defaultReadLayer(model.config.nLayers), parts: split(req.data, dataset(req.data, req.perControl, 0, 'user'), 0.25, 0), fmt: decoderFormat(session(modelId).codec) };
+  };
+
+  /** The decoder examples of a request, read from the target: the same ones again when a run resumes. */
+  const trainingExamples = async (modelId: string, req: Required<LqaTrainRequest>) => {
+    const e = deps.entry(modelId);
+    const { codec } = session(modelId);
+    const { layer, parts, fmt } = recipe(modelId, req);
+    return e.lock.run(async () => decoderExamples(codec, fmt, await readItems(e.model, codec, parts.train, layer)));
+  };
+
+  /** A finished run's LoRA becomes the decoder in use (its trainer state goes). */
+  const handOff = (modelId: string): HandOff => async (run, losses, info) => {
+    const e = deps.entry(modelId);
+    const s = session(modelId);
+    const req = withDefaults(info.latentqa!);
+    const { layer, parts, fmt } = recipe(modelId, req);
+    const meta = decoderMeta({ data: req.data, perControl: req.perControl, stimulus: 'user', heldOut: 0.25, seed: 0, layer, ack: fmt.ack }, parts, losses, await weightsSha(e.info));
+    await e.lock.run(async () => {
+      run.trainer.destroy();
+      setDecoder(s, { lora: run.lora, meta, info: { source: 'trained here', url: null, layer, steps: meta.steps, finalLoss: meta.finalLoss, heldOutControls: meta.heldOutControls } });
+    });
+    s.note = '';
+    // lqaOpen must not replace it with the shipped one.
+    s.looked = true;
+  };
 
   const needDecoder = (s: Session): Decoder => {
     if (!s.decoder) throw new Error(s.note || 'no decoder: train one first');
@@ -299,42 +344,24 @@ export function createLatentQaApi(deps: LatentQaDeps): LatentQaApi & { forget(mo
       }
     },
 
-    async lqaTrain(modelId, req, onStep) {
-      try {
-        const e = deps.entry(modelId);
-        const s = session(modelId);
-        const { codec } = s;
-        const layer = defaultReadLayer(e.model.config.nLayers);
-        const data = req.data ?? 'toy';
-        const perControl = req.perControl ?? 1;
-        const parts = split(data, dataset(data, perControl, 0, 'user'), 0.25, 0);
-        const fmt = decoderFormat(codec);
-        const examples = await e.lock.run(async () => decoderExamples(codec, fmt, await readItems(e.model, codec, parts.train, layer)));
-        const settings = decoderSettings(e.model, { steps: req.steps, batchSize: req.batchSize, lr: req.lr ?? 2e-3, rank: req.rank });
-        const run = new FinetuneRun(e.model, examples, settings);
-        const losses: number[] = [];
-        const cancelled = await cancellable(s, async (flag) => {
-          while (run.step < req.steps && !flag.cancelled) {
-            const r = await e.lock.run(() => run.next());
-            losses.push(r.loss);
-            tell(onStep, r.step, r.loss);
-          }
-          return flag.cancelled;
-        });
-        if (cancelled || !losses.length) {
-          run.dispose();
-          return { losses, cancelled, examples: examples.length, decoder: s.decoder?.info ?? null };
-        }
-        const meta = decoderMeta({ data, perControl, stimulus: 'user', heldOut: 0.25, seed: 0, layer, ack: fmt.ack }, parts, losses, await weightsSha(e.info));
-        // The run's adapter outlives the run: its trainer state goes, the LoRA becomes the decoder.
-        const lora = run.lora;
-        run.trainer.destroy();
-        setDecoder(s, { lora, meta, info: { source: 'trained here', url: null, layer, steps: meta.steps, finalLoss: meta.finalLoss, heldOutControls: meta.heldOutControls } });
-        s.note = '';
-        return { losses, cancelled, examples: examples.length, decoder: s.decoder!.info };
-      } finally {
-        release(onStep);
-      }
+    async lqaTrain(modelId, req, onProgress) {
+      const e = deps.entry(modelId);
+      const full = withDefaults(req);
+      const examples = await trainingExamples(modelId, full);
+      const run = new FinetuneRun(e.model, examples, decoderSettings(e.model, full));
+      const runId = deps.runs.begin(modelId, run, full.steps, { latentqa: full }, onProgress, handOff(modelId));
+      return { runId, examples: examples.length };
+    },
+
+    async lqaResumeTraining(modelId, key, onProgress) {
+      let n = 0;
+      const runId = await deps.runs.reopen(modelId, key, async (info) => {
+        if (!info.latentqa) throw new Error(`checkpoint ${key} is not a LatentQA decoder run: resume it on the Train page`);
+        const examples = await trainingExamples(modelId, withDefaults(info.latentqa));
+        n = examples.length;
+        return examples;
+      }, onProgress, handOff(modelId));
+      return { runId, examples: n };
     },
 
     async lqaSteer(modelId, req, onStep) {

@@ -1,6 +1,7 @@
 // Training in the worker: LoRA runs driven one optimizer step at a time (each under the model's lock, so a
 // forward or a generate from another page slots in between steps, and pause / cancel act between steps),
 // progress streamed to the page, checkpoints in IndexedDB; PEFT export and import; the Hub model cache.
+// Other methods' runs (LatentQA's decoder) are driven by the same loop through `methodRuns`.
 
 import { FinetuneRun, type FinetuneSettings } from '../engine/finetune';
 import type { LoraAdapter } from '../engine/lora';
@@ -22,7 +23,7 @@ import type {
   TrainApi,
   TrainCheckpointInfo,
 } from './api-train';
-import { CheckpointDb, checkpointKey, type StoredRun } from './checkpoint-db';
+import { CheckpointDb, checkpointKey } from './checkpoint-db';
 import type { Lock } from './lock';
 import { modelKeyOf } from './model-key';
 
@@ -59,6 +60,18 @@ interface LiveRun {
   want: 'pause' | 'cancel' | null;
   loop: Promise<void> | null;
   onProgress?: (p: FinetuneProgress) => void;
+  /** Takes the finished run (a method's run: LatentQA makes its LoRA the decoder); the run then leaves this API. */
+  handOff?: HandOff;
+}
+
+export type HandOff = (run: FinetuneRun, losses: number[], info: TrainCheckpointInfo) => Promise<void>;
+
+/** What another method needs to run its LoRA training through this API's loop, pause / resume and checkpoints. */
+export interface MethodRuns {
+  /** Starts `steps` steps of `run` (its record marked with `method`) and returns the run id; `handOff` gets it once done. */
+  begin(modelId: string, run: FinetuneRun, steps: number, method: Pick<TrainCheckpointInfo, 'latentqa'>, onProgress: ((p: FinetuneProgress) => void) | undefined, handOff: HandOff): string;
+  /** Continues a stored unfinished run from its checkpoint, on the examples `examples` builds again from its record. */
+  reopen(modelId: string, key: string, examples: (info: TrainCheckpointInfo) => Promise<Example[]>, onProgress: ((p: FinetuneProgress) => void) | undefined, handOff: HandOff): Promise<string>;
 }
 
 const fingerprint = (info: LoadedModel) => {
@@ -82,6 +95,7 @@ export function createTrainApi(ctx: TrainContext): {
   loraFor(modelId: string, id: string | undefined): LoraAdapter | null;
   /** A model is being disposed: stop and free its runs (their checkpoints stay) and adapters. */
   forget(modelId: string): Promise<void>;
+  methodRuns: MethodRuns;
 } {
   const runs = new Map<string, LiveRun>();
   const adapters = new Map<string, { info: LoadedAdapter; lora: LoraAdapter }>();
@@ -118,11 +132,16 @@ export function createTrainApi(ctx: TrainContext): {
     r.checkpointStep = r.run.step;
   };
 
-  const free = (r: LiveRun) => {
+  /** The run leaves this API; its GPU memory stays with whoever holds it. */
+  const leave = (r: LiveRun) => {
     runs.delete(r.id);
-    r.run.dispose();
     ctx.releaseCallback(r.onProgress);
     r.onProgress = undefined;
+  };
+
+  const free = (r: LiveRun) => {
+    leave(r);
+    r.run.dispose();
   };
 
   async function loop(r: LiveRun): Promise<void> {
@@ -148,6 +167,11 @@ export function createTrainApi(ctx: TrainContext): {
       } else if (r.want === 'pause') {
         await save(r, 'paused');
         r.state = 'paused';
+      } else if (r.handOff) {
+        // The method keeps what it trained (and exports it); its checkpoint is no longer needed.
+        await ctx.checkpoints.remove(r.key);
+        await r.handOff(r.run, r.losses.slice(), r.record);
+        r.state = 'done';
       } else {
         await save(r, 'done');
         r.state = 'done';
@@ -159,6 +183,7 @@ export function createTrainApi(ctx: TrainContext): {
     r.want = null;
     emit(r);
     if (r.state === 'cancelled' || r.state === 'error') free(r);
+    else if (r.state === 'done' && r.handOff) leave(r);
   }
 
   const startLoop = (r: LiveRun) => {
@@ -204,13 +229,42 @@ export function createTrainApi(ctx: TrainContext): {
 
   const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
 
-  function track(modelId: string, run: FinetuneRun, ids: number[], record: TrainCheckpointInfo, losses: number[], onProgress?: (p: FinetuneProgress) => void): LiveRun {
+  function track(modelId: string, run: FinetuneRun, ids: number[], record: TrainCheckpointInfo, losses: number[], onProgress?: (p: FinetuneProgress) => void, handOff?: HandOff): LiveRun {
     const r: LiveRun = {
       id: record.runId, key: record.key, modelId, run, ids, record, state: 'running', losses,
       last: { step: run.step, loss: losses.at(-1) ?? NaN, gradNorm: NaN, lr: 0, tokens: 0, tokensPerSec: 0 },
-      checkpointStep: record.bytes ? record.step : 0, want: null, loop: null, onProgress,
+      checkpointStep: record.bytes ? record.step : 0, want: null, loop: null, onProgress, handOff,
     };
     runs.set(r.id, r);
+    return r;
+  }
+
+  /** A new run's record (saved at its first checkpoint). */
+  function newRecord(e: TrainEntry, request: TrainCheckpointInfo['request'], tokens: number, method: Pick<TrainCheckpointInfo, 'latentqa'> = {}): TrainCheckpointInfo {
+    const runId = newRunId();
+    const modelKey = modelKeyOf(e.info);
+    const now = Date.now();
+    return {
+      key: checkpointKey(modelKey, runId), runId, modelKey, modelLabel: e.info.label, origin: e.info.origin,
+      fingerprint: fingerprint(e.info), request, tokens, step: 0, steps: request.steps, status: 'running',
+      losses: [], bytes: 0, createdAt: now, updatedAt: now, ...method,
+    };
+  }
+
+  /** A stored run continued from its checkpoint on `modelId`, on the examples it trained on. */
+  async function reopen(modelId: string, key: string, examples: (info: TrainCheckpointInfo, ids: number[]) => Example[] | Promise<Example[]>, onProgress?: (p: FinetuneProgress) => void, handOff?: HandOff): Promise<LiveRun> {
+    const e = ctx.entry(modelId);
+    const stored = await ctx.checkpoints.get(key);
+    if (!stored) throw new Error(`no training checkpoint "${key}" in IndexedDB`);
+    const { run: rec, bytes } = stored;
+    const info = rec.info;
+    if (info.fingerprint !== fingerprint(e.info)) {
+      throw new Error(`checkpoint ${key} was trained on ${info.modelLabel} (${info.fingerprint}); ${e.info.label} is ${fingerprint(e.info)}`);
+    }
+    if (runs.has(info.runId)) throw new Error(`run ${info.runId} is already open in this tab`);
+    const run = FinetuneRun.resume(e.model, await examples(info, rec.ids), bytes);
+    const r = track(modelId, run, rec.ids, info, info.losses.slice(0, run.step), onProgress, handOff);
+    r.checkpointStep = run.step;
     return r;
   }
 
@@ -221,18 +275,11 @@ export function createTrainApi(ctx: TrainContext): {
       const ids = trainingIds(e, req);
       const data = cutExamples(ids, req.seqLen ?? 64);
       const run = new FinetuneRun(e.model, data, settingsOf(req));
-      const runId = newRunId();
-      const modelKey = modelKeyOf(e.info);
       const { ids: _drop, ...rest } = req;
       const request = { ...rest, ...(rest.text ? { text: rest.text.slice(0, 2000) } : {}), checkpointEvery: req.checkpointEvery ?? 10, seqLen: req.seqLen ?? 64 };
-      const now = Date.now();
-      const record: TrainCheckpointInfo = {
-        key: checkpointKey(modelKey, runId), runId, modelKey, modelLabel: e.info.label, origin: e.info.origin,
-        fingerprint: fingerprint(e.info), request, tokens: ids.length, step: 0, steps: req.steps, status: 'running',
-        losses: [], bytes: 0, createdAt: now, updatedAt: now,
-      };
+      const record = newRecord(e, request, ids.length);
       startLoop(track(modelId, run, ids, record, [], onProgress));
-      return runId;
+      return record.runId;
     },
 
     async pauseFinetune(runId) {
@@ -276,19 +323,11 @@ export function createTrainApi(ctx: TrainContext): {
     listCheckpoints: () => ctx.checkpoints.list(),
 
     async resumeFromCheckpoint(modelId, key, onProgress) {
-      const e = ctx.entry(modelId);
-      const stored = await ctx.checkpoints.get(key);
-      if (!stored) throw new Error(`no training checkpoint "${key}" in IndexedDB`);
-      const { run: rec, bytes } = stored;
-      const info = rec.info;
-      if (info.fingerprint !== fingerprint(e.info)) {
-        throw new Error(`checkpoint ${key} was trained on ${info.modelLabel} (${info.fingerprint}); ${e.info.label} is ${fingerprint(e.info)}`);
-      }
-      if (runs.has(info.runId)) throw new Error(`run ${info.runId} is already open in this tab`);
-      const run = FinetuneRun.resume(e.model, cutExamples((rec as StoredRun).ids, info.request.seqLen ?? 64), bytes);
-      const r = track(modelId, run, rec.ids, info, info.losses.slice(0, run.step), onProgress);
-      r.checkpointStep = run.step;
-      if (run.step >= info.steps) {
+      const r = await reopen(modelId, key, (info, ids) => {
+        if (info.latentqa) throw new Error(`checkpoint ${key} trains a LatentQA decoder: resume it on the LatentQA page`);
+        return cutExamples(ids, info.request.seqLen ?? 64);
+      }, onProgress);
+      if (r.run.step >= r.record.steps) {
         r.state = 'done';
         emit(r);
       } else startLoop(r);
@@ -354,6 +393,23 @@ export function createTrainApi(ctx: TrainContext): {
 
   return {
     api,
+    methodRuns: {
+      begin(modelId, run, steps, method, onProgress, handOff) {
+        const e = ctx.entry(modelId);
+        const s = run.settings;
+        const request = { lora: s.lora, train: s.train, steps, batchSize: s.batchSize, seed: s.seed, checkpointEvery: method.latentqa?.checkpointEvery ?? 10 };
+        const tokens = run.data.reduce((n, x) => n + x.ids.length, 0);
+        const record = newRecord(e, request, tokens, method);
+        startLoop(track(modelId, run, [], record, [], onProgress, handOff));
+        return record.runId;
+      },
+      async reopen(modelId, key, examples, onProgress, handOff) {
+        const r = await reopen(modelId, key, examples, onProgress, handOff);
+        // A method's finished runs leave no checkpoint, so a stored one always has steps left.
+        startLoop(r);
+        return r.id;
+      },
+    },
     loraFor(modelId, id) {
       if (!id) return null;
       const r = runs.get(id);

@@ -1,8 +1,9 @@
 // The LatentQA page in Chromium (WebGPU on SwiftShader) on the shipped toy-s with its shipped decoder: the worker
 // finds the decoder beside the model, a reading of the held-out pirate equals the CLI's (tests/latentqa-api.test.ts
 // checks the same strings in Node), the held-out table fills, a few steering steps (a persona, positive reviews) show
-// generations before and after with a score, a few training steps stream falling losses, the results and the trained
-// decoder export, and a long training run cancels between steps.
+// generations before and after with a score, a few training steps stream falling losses across a pause and resume,
+// the results and the trained decoder export, and a paused run is offered after a reload, resumes from its
+// checkpoint and cancels between steps.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,20 @@ afterAll(async () => {
 
 const text = (id: string) => app.page.getByTestId(id).textContent({ timeout: 100 }).catch(() => '').then((t) => (t ?? '').replace(/\s+/g, ' ').trim());
 const noError = async () => expect(await app.page.getByTestId('lqa-error').count()).toBe(0);
+/** The training run's state and step, as the Train page's run controls show them. */
+const runState = () =>
+  app.page.getByTestId('train-status').evaluate((el) => ({ state: el.getAttribute('data-state'), step: Number(el.getAttribute('data-step')) }), undefined, { timeout: 100 }).catch(() => ({ state: '', step: 0 }));
+const lossCount = () => app.page.getByTestId('train-losses').locator('li').count().catch(() => 0);
+/** Pauses the run after its next step; the step it paused at. */
+async function pauseRun(): Promise<number> {
+  await expect.poll(async () => (await runState()).step, { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+  await app.page.getByTestId('train-pause').click();
+  await expect.poll(async () => (await runState()).state, { timeout: 30_000 }).toBe('paused');
+  const { step } = await runState();
+  expect(await lossCount()).toBe(step);
+  expect(await text('train-note')).toMatch(new RegExp(`^paused at step ${step} \\(checkpoint saved`));
+  return step;
+}
 
 describe('LatentQA page', () => {
   it('finds the shipped decoder and reads a hidden persona', async () => {
@@ -83,11 +98,14 @@ describe('LatentQA page', () => {
     expect(before).toEqual(['not perfect . Sentiment : negative .', 'not perfect . Sentiment : negative .']);
   }, 90_000);
 
-  it('trains a small decoder with falling losses, then exports', async () => {
+  it('trains a small decoder, paused and resumed, with falling losses, then exports', async () => {
     const p = app.page;
     await p.getByTestId('train-steps').fill('4');
-    await p.getByTestId('train').click();
+    await p.getByTestId('train-start').click();
+    expect(await pauseRun()).toBeLessThan(4);
+    await p.getByTestId('train-resume').click();
     await expect.poll(() => text('train-note'), { timeout: 90_000 }).toMatch(/^4 steps on \d+ examples/);
+    expect(await runState()).toEqual({ state: 'done', step: 4 });
     await noError();
     const losses = (await p.getByTestId('train-losses').locator('li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-loss')))));
     expect(losses).toHaveLength(4);
@@ -113,17 +131,26 @@ describe('LatentQA page', () => {
     p.removeAllListeners('download');
   }, 120_000);
 
-  it('cancels a training run between steps and goes back to the shipped decoder', async () => {
+  it('a paused run is offered after a reload, resumes from its checkpoint, and cancels', async () => {
     const p = app.page;
-    await p.getByTestId('train-steps').fill('500');
-    await p.getByTestId('train').click();
-    await expect.poll(() => p.getByTestId('train-losses').locator('li').count().catch(() => 0), { timeout: 60_000 }).toBeGreaterThan(1);
-    await p.getByTestId('cancel').click();
-    await expect.poll(() => text('train-note'), { timeout: 30_000 }).toMatch(/^cancelled after \d+ steps/);
-    expect(await text('decoder-status')).toMatch(/trained here, reads layer 1, 4 steps/);
     await p.getByRole('button', { name: 'Use the shipped decoder' }).click();
     await expect.poll(() => text('decoder-status'), { timeout: 30_000 }).toMatch(/shipped .*150 steps/);
+    await p.getByTestId('train-steps').fill('500');
+    await p.getByTestId('train-start').click();
+    const saved = await pauseRun();
+    await p.reload();
+    await p.getByTestId('model-status').filter({ hasText: 'toy-s' }).waitFor({ timeout: 60_000 });
+    const banner = p.getByTestId('resume-banner');
+    await banner.waitFor({ timeout: 30_000 });
+    expect(await banner.textContent()).toMatch(new RegExp(`saved at step ${saved} of 500`));
+    await p.getByTestId('resume-banner-resume').click();
+    // The losses start from the checkpoint's history and go on.
+    await expect.poll(lossCount, { timeout: 60_000 }).toBeGreaterThan(saved);
+    await p.getByTestId('train-cancel').click();
+    await expect.poll(() => text('train-note'), { timeout: 30_000 }).toMatch(/^cancelled after \d+ steps/);
+    expect(await text('decoder-status')).toMatch(/shipped .*150 steps/);
+    expect(await p.getByTestId('resume-banner').count()).toBe(0);
     await noError();
     expect(app.errors).toEqual([]);
-  }, 90_000);
+  }, 120_000);
 });

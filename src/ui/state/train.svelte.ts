@@ -70,17 +70,25 @@ export function request(): FinetuneRequest {
   };
 }
 
-function onProgress(p: FinetuneProgress): void {
-  const r = train.run;
-  // Events from before the run id was known, or older than what is shown, are dropped (status() catches up).
-  if (!r || r.runId !== p.runId || p.step < r.step) return;
+/**
+ * A run's progress event into its view and loss history (step i + 1 at index i); false when it changes nothing:
+ * another run's, older than what is shown, or a step event that arrived after the pause / cancel answer.
+ */
+export function applyProgress(r: RunView | null, losses: number[], p: FinetuneProgress): boolean {
+  if (!r || r.runId !== p.runId || p.step < r.step) return false;
   if (p.state === 'running' && p.step > 0 && Number.isFinite(p.loss)) {
-    train.losses[p.step - 1] = p.loss;
-    train.losses.length = p.step;
+    losses[p.step - 1] = p.loss;
+    losses.length = p.step;
   }
   // Step events come on the callback's own port: one may arrive after the pause/cancel answer; it must not undo it.
-  if (p.state === 'running' && r.state !== 'running' && p.step === r.step) return;
+  if (p.state === 'running' && r.state !== 'running' && p.step === r.step) return false;
   Object.assign(r, { state: p.state, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec, checkpointStep: p.checkpointStep, error: p.error ?? '' });
+  return true;
+}
+
+function onProgress(p: FinetuneProgress): void {
+  // Events from before the run id was known are dropped (status() catches up).
+  if (!applyProgress(train.run, train.losses, p)) return;
   if (['cancelled', 'error', 'closed'].includes(p.state)) {
     if (train.adapter === p.runId) train.adapter = '';
     if (explore.adapter?.id === p.runId) explore.adapter = null;
@@ -88,7 +96,7 @@ function onProgress(p: FinetuneProgress): void {
   if (p.state !== 'running') void refreshCheckpoints();
 }
 
-const view = (runId: string, modelId: string, steps: number, step = 0): RunView => ({
+export const runView = (runId: string, modelId: string, steps: number, step = 0): RunView => ({
   runId, modelId, state: 'running', step, steps, loss: NaN, tokensPerSec: 0, checkpointStep: 0, error: '',
 });
 
@@ -114,7 +122,7 @@ export const start = () =>
     train.exported = null;
     train.compare = null;
     // The run object exists before the first progress event arrives.
-    train.run = view('', m.id, req.steps);
+    train.run = runView('', m.id, req.steps);
     const pending = train.run;
     try {
       const runId = await engine().startFinetune(m.id, req, callback(onProgress));
@@ -145,7 +153,8 @@ export const cancel = () =>
 
 export async function refreshCheckpoints(): Promise<void> {
   try {
-    train.checkpoints = await engine().listCheckpoints();
+    // LatentQA's decoder runs are resumed on its page.
+    train.checkpoints = (await engine().listCheckpoints()).filter((c) => !c.latentqa);
   } catch (e) {
     train.error = message(e);
     return;
@@ -180,7 +189,7 @@ export const resumeStored = (c: TrainCheckpointInfo) =>
     train.losses = c.losses.slice();
     train.exported = null;
     train.compare = null;
-    const pending = view(c.runId, m.id, c.steps, c.step);
+    const pending = runView(c.runId, m.id, c.steps, c.step);
     pending.checkpointStep = c.step;
     train.run = pending;
     train.offer = null;
