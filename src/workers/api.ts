@@ -36,7 +36,7 @@ export type ModelSource =
 
 export interface LoadModelOptions {
   /** Weight storage on the GPU; 'auto' (default) picks the most precise that fits the budget. */
-  dtype?: 'auto' | 'f32' | 'q8' | 'q4';
+  dtype?: 'auto' | 'f32' | 'f16' | 'q8' | 'q4';
   /** GPU memory the weights may take, in bytes (default: the engine's budget). */
   budgetBytes?: number;
 }
@@ -45,7 +45,7 @@ export interface LoadedModel {
   id: string;
   label: string;
   config: ModelConfig;
-  /** Weight storage the engine chose ('f32', 'q8', 'q4'). */
+  /** Weight storage the engine chose ('f32', 'f16', 'q8', 'q4'). */
   dtype: string;
   /** Bytes of weights on the GPU. */
   weightBytes: number;

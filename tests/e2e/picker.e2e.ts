@@ -92,7 +92,7 @@ describe('model picker: the Hub and the IndexedDB cache', () => {
     // The curated list: each recommended model with its download size and GPU memory per dtype.
     const catalogRows = await page.getByTestId('hub-catalog').locator('tbody tr').allTextContents();
     expect(catalogRows).toHaveLength(5);
-    expect(catalogRows[0]).toMatch(/HuggingFaceTB\/SmolLM2-135M-Instruct.*0\.27 GB.*0\.54 GB.*0\.15 GB.*0\.09 GB/);
+    expect(catalogRows[0]).toMatch(/HuggingFaceTB\/SmolLM2-135M-Instruct.*0\.27 GB.*0\.54 GB.*0\.27 GB.*0\.15 GB.*0\.09 GB/);
     expect(catalogRows.some((r) => /meta-llama\/Llama-3\.2-1B-Instruct \*/.test(r))).toBe(true);
     await page.getByTestId('hub-url').fill(hub.url);
     await page.getByTestId('hub-save').click();
@@ -115,6 +115,11 @@ describe('model picker: the Hub and the IndexedDB cache', () => {
     expect(await status(page)).toMatch(/dtype q8/);
     expect(hub.requests.length).toBe(mark);
     expect((await download(page)).text).toMatch(/from the IndexedDB cache/);
+    // The menu offers f16 too (two halves per u32 on the GPU).
+    await page.getByTestId('model-dtype').selectOption('f16');
+    await loadTyped(page, 'test/tiny-chat@main');
+    await expect.poll(() => status(page)).toMatch(/dtype f16/);
+    expect(hub.requests.length).toBe(mark);
     await page.getByTestId('model-dtype').selectOption('auto');
     await app.shot('picker-hub');
   });
