@@ -1,8 +1,8 @@
 // The LatentQA worker API (src/workers/latentqa-api.ts) in Node on the shipped toy-s, served over HTTP as the app
 // serves it: the decoder beside the model is found and checked against the weights' sha256, a reading streams and
 // equals the CLI's, decoder training pauses, resumes and continues from its IndexedDB checkpoint (fake-indexeddb, the
-// same idb code the browser runs) to the same decoder as an uninterrupted run, and the positive-review steering
-// example is measured (skipped when toy-s or its decoder is absent).
+// same idb code the browser runs) to the same decoder as an uninterrupted run, reading and training work on q8
+// weights, and the positive-review steering example is measured (skipped when toy-s or its decoder is absent).
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -163,5 +163,28 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
     expect([...w.losses(), ...r.losses()]).toEqual(reference.losses);
     expect(await decoderBytes(again)).toEqual(reference.bytes);
     await api.dispose(again);
+  }, 120_000);
+
+  test('q8 weights: the shipped decoder reads; a training step and a steering step run (gradients through the packed weights)', async () => {
+    const q8 = await api.loadModel({ kind: 'url', baseUrl: `${server.url}toy-s/` }, { dtype: 'q8' });
+    expect(q8.dtype).toBe('q8');
+    expect((await api.lqaOpen(q8.id)).decoder?.source).toBe('shipped');
+    const r = await api.lqaRead(q8.id, { system: 'You are a pirate .', user: 'Hello !', question: 'How does the assistant start its replies ?' });
+    console.log('q8 reading', JSON.stringify(r));
+    expect(r.decoded).toBe('With Arr .'); // as f32 (measured)
+    expect(r.activations).toBe(5);
+    const w = watch();
+    await api.lqaTrain(q8.id, { ...TRAIN, steps: 1 }, w.on);
+    const done = await w.until('done');
+    expect(done.step).toBe(1);
+    expect(Number.isFinite(w.losses()[0])).toBe(true);
+    // Near the f32 model's first loss (same seed and examples; q8 rounds the frozen weights).
+    expect(Math.abs(w.losses()[0] - reference.losses[0])).toBeLessThan(0.05 * reference.losses[0]);
+    expect((await api.lqaOpen(q8.id)).decoder).toMatchObject({ source: 'trained here', steps: 1 });
+    // Steering too: the target's LoRA learns through the frozen q8 decoder and target.
+    const st = await api.lqaSteer(q8.id, { example: 'persona:chef', steps: 1, generations: 1, maxNewTokens: 4 });
+    expect(st.losses).toHaveLength(1);
+    expect(Number.isFinite(st.losses[0])).toBe(true);
+    await api.dispose(q8.id);
   }, 120_000);
 });
