@@ -64,6 +64,31 @@ export function dropout(pass: Pass, X: GPUBuffer, Y: GPUBuffer, n: number, p: nu
   pass.dispatch(pipe(pass, 'dropout', accumulate ? 'accumulate' : 'main'), uniforms(n, seed, dropoutThreshold(p), f32(1 / (1 - p))), [X, Y], grid(n));
 }
 
+export interface LoraBackwardArgs {
+  M: number;
+  K: number;
+  width: number;
+  rank: number;
+  /** dC's row stride and the module's first column in it. */
+  N: number;
+  offset: number;
+  scale: number;
+}
+
+/** dH = s·dC_m·B (written); dB += s·dC_mᵀ·H when B is trained. */
+export function loraBranchBackward(pass: Pass, a: LoraBackwardArgs, dC: GPUBuffer, B: GPUBuffer, H: GPUBuffer, dH: GPUBuffer, dB: GPUBuffer | null): void {
+  const u = uniforms(a.M, a.K, a.width, a.rank, a.N, a.offset, dB ? 1 : 0, 0, f32(a.scale));
+  const n = a.M * a.rank + (dB ? a.width * a.rank : 0);
+  pass.dispatch(pipe(pass, 'loraBackward', 'branch'), u, [dC, B, H, dH, dB ?? pass.rt.unused(5)], grid(n));
+}
+
+/** dX (+)= dH·A (accumulated unless `overwriteX`); dA += dHᵀ·x when A is trained. */
+export function loraInputBackward(pass: Pass, a: LoraBackwardArgs, dH: GPUBuffer, A: GPUBuffer, x: GPUBuffer, dX: GPUBuffer, dA: GPUBuffer | null, overwriteX = false): void {
+  const u = uniforms(a.M, a.K, a.width, a.rank, a.N, a.offset, dA ? 1 : 0, overwriteX ? 0 : 1, f32(a.scale));
+  const n = a.M * a.K + (dA ? a.rank * a.K : 0);
+  pass.dispatch(pipe(pass, 'loraBackward', 'input'), u, [dH, A, x, dX, dA ?? pass.rt.unused(5)], grid(n));
+}
+
 /** out += a. */
 export function accumulate(pass: Pass, a: GPUBuffer, out: GPUBuffer, n: number): void {
   pass.dispatch(pipe(pass, 'add', 'acc'), uniforms(n), [a, pass.rt.unused(2), out], grid(n));

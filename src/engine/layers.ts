@@ -107,21 +107,13 @@ export class Layers {
       linearInputGrad(pass, M, K, N, dC, c.w.w, dA, c.affine ? 0 : 1);
       if (dW) gop.matmulStrided(pass, N, K, M, { buf: dC, rows: 1, cols: N }, { buf: input, rows: K, cols: 1 }, { buf: dW, rows: K, cols: 1 }, 1, 1);
       loras.forEach(({ s, m }, i) => {
-        const H = hidden[i];
-        const dCs = { buf: dC, offset: s.offset, rows: N, cols: 1 };
-        const dB = tape.paramGrad(m.B);
-        if (dB) gop.matmulStrided(pass, s.width, m.rank, M, { ...dCs, rows: 1, cols: N }, { buf: H, rows: m.rank, cols: 1 }, { buf: dB, rows: m.rank, cols: 1 }, m.scale, 1);
+        const a = { M, K, width: s.width, rank: m.rank, N, offset: s.offset, scale: m.scale };
         const dH = this.buf(M * m.rank);
-        gop.matmulStrided(pass, M, m.rank, s.width, dCs, { buf: m.B, rows: m.rank, cols: 1 }, { buf: dH, rows: m.rank, cols: 1 }, m.scale, 0);
-        const dLA = tape.paramGrad(m.A);
-        const xm = dropped[i] ?? input;
-        if (dLA) gop.matmulStrided(pass, m.rank, K, M, { buf: dH, rows: 1, cols: m.rank }, { buf: xm, rows: K, cols: 1 }, { buf: dLA, rows: K, cols: 1 }, 1, 1);
-        if (dropped[i]) {
-          // Through the dropout: dA += mask ⊙ (dH·A), the mask redrawn from the module's seed.
-          const dX = this.buf(M * K);
-          gop.matmulStrided(pass, M, K, m.rank, { buf: dH, rows: m.rank, cols: 1 }, { buf: m.A, rows: K, cols: 1 }, { buf: dX, rows: K, cols: 1 }, 1, 0);
-          gop.dropout(pass, dX, dA, M * K, p, seeds[i], true);
-        } else gop.matmulStrided(pass, M, K, m.rank, { buf: dH, rows: m.rank, cols: 1 }, { buf: m.A, rows: K, cols: 1 }, { buf: dA, rows: K, cols: 1 }, 1, 1);
+        gop.loraBranchBackward(pass, a, dC, m.B, hidden[i], dH, tape.paramGrad(m.B));
+        // Through the dropout: dA += mask ⊙ (dH·A), the mask redrawn from the module's seed.
+        const dX = dropped[i] ? this.buf(M * K) : dA;
+        gop.loraInputBackward(pass, a, dH, m.A, dropped[i] ?? input, dX, tape.paramGrad(m.A), !!dropped[i]);
+        if (dropped[i]) gop.dropout(pass, dX, dA, M * K, p, seeds[i], true);
       });
       if (c.affine) gop.affineBackward(pass, c.A, dA, c.affine.buf, c.affine.shift, tape.grad(c.A), tape.paramGrad(c.affine.buf), M, K);
     });

@@ -15,9 +15,10 @@ import crossEntropy from './cross-entropy.wgsl?raw';
 import optimizer from './optimizer.wgsl?raw';
 import sampling from './sampling.wgsl?raw';
 import dropout from './dropout.wgsl?raw';
+import loraBackward from './lora-backward.wgsl?raw';
 
 export const shaders = {
   matmul, norm, activation, embedding, add, hookEdit, kvCache, attention, matmulQuant,
-  matmulStrided, normBackward, attentionBackward, crossEntropy, optimizer, sampling, dropout,
+  matmulStrided, normBackward, attentionBackward, crossEntropy, optimizer, sampling, dropout, loraBackward,
 } as const;
 export type ShaderName = keyof typeof shaders;
