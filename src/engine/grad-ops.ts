@@ -77,16 +77,19 @@ export interface LoraBackwardArgs {
 
 /** dH = s·dC_m·B (written); dB += s·dC_mᵀ·H when B is trained. */
 export function loraBranchBackward(pass: Pass, a: LoraBackwardArgs, dC: GPUBuffer, B: GPUBuffer, H: GPUBuffer, dH: GPUBuffer, dB: GPUBuffer | null): void {
-  const u = uniforms(a.M, a.K, a.width, a.rank, a.N, a.offset, dB ? 1 : 0, 0, f32(a.scale));
+  const u = uniforms(a.M, a.K, a.width, a.rank, a.N, a.offset, dB ? 1 : 0, 0, f32(a.scale), 0);
   const n = a.M * a.rank + (dB ? a.width * a.rank : 0);
-  pass.dispatch(pipe(pass, 'loraBackward', 'branch'), u, [dC, B, H, dH, dB ?? pass.rt.unused(5)], grid(n));
+  pass.dispatch(pipe(pass, 'loraBackward', 'branch'), u, [dC, B, H, dH, dB ?? pass.rt.unused(5), pass.rt.unused(6)], grid(n));
 }
 
-/** dX (+)= dH·A (accumulated unless `overwriteX`); dA += dHᵀ·x when A is trained. */
-export function loraInputBackward(pass: Pass, a: LoraBackwardArgs, dH: GPUBuffer, A: GPUBuffer, x: GPUBuffer, dX: GPUBuffer, dA: GPUBuffer | null, overwriteX = false): void {
-  const u = uniforms(a.M, a.K, a.width, a.rank, a.N, a.offset, dA ? 1 : 0, overwriteX ? 0 : 1, f32(a.scale));
+/**
+ * dX (+)= dH·A (accumulated unless `overwriteX`); dA += dHᵀ·x when A is trained, x being the module's input or,
+ * given `affine`, the norm output that the matmul's prologue affine turns into it.
+ */
+export function loraInputBackward(pass: Pass, a: LoraBackwardArgs, dH: GPUBuffer, A: GPUBuffer, x: GPUBuffer, dX: GPUBuffer, dA: GPUBuffer | null, overwriteX = false, affine: { buf: GPUBuffer; shift: boolean } | null = null): void {
+  const u = uniforms(a.M, a.K, a.width, a.rank, a.N, a.offset, dA ? 1 : 0, overwriteX ? 0 : 1, f32(a.scale), affine ? (affine.shift ? 2 : 1) : 0);
   const n = a.M * a.K + (dA ? a.rank * a.K : 0);
-  pass.dispatch(pipe(pass, 'loraBackward', 'input'), u, [dH, A, x, dX, dA ?? pass.rt.unused(5)], grid(n));
+  pass.dispatch(pipe(pass, 'loraBackward', 'input'), u, [dH, A, x, dX, dA ?? pass.rt.unused(5), affine?.buf ?? pass.rt.unused(6)], grid(n));
 }
 
 /** out += a. */

@@ -95,10 +95,10 @@ export class Layers {
       }
       const dC = tape.grad(c.C);
       const dW = tape.paramGrad(c.w.w);
-      const trainsLora = loras.some(({ m }) => tape.paramGrad(m.A));
-      // The matmul's real input a = n·g (+b), materialised only when a weight gradient needs it.
+      // The matmul's real input a = n·g (+b), materialised only for the weight's own gradient (LoRA's A
+      // gradient applies the affine as it reads n).
       let input = x ?? c.A;
-      if (c.affine && !x && (dW || trainsLora)) {
+      if (c.affine && !x && dW) {
         input = this.buf(M * K);
         gop.applyAffine(pass, c.A, c.affine.buf, c.affine.shift, input, M, K);
       }
@@ -112,7 +112,8 @@ export class Layers {
         gop.loraBranchBackward(pass, a, dC, m.B, hidden[i], dH, tape.paramGrad(m.B));
         // Through the dropout: dA += mask ⊙ (dH·A), the mask redrawn from the module's seed.
         const dX = dropped[i] ? this.buf(M * K) : dA;
-        gop.loraInputBackward(pass, a, dH, m.A, dropped[i] ?? input, dX, tape.paramGrad(m.A), !!dropped[i]);
+        const raw = !dropped[i] && input === c.A ? (c.affine ?? null) : null;
+        gop.loraInputBackward(pass, a, dH, m.A, dropped[i] ?? input, dX, tape.paramGrad(m.A), !!dropped[i], raw);
         if (dropped[i]) gop.dropout(pass, dX, dA, M * K, p, seeds[i], true);
       });
       if (c.affine) gop.affineBackward(pass, c.A, dA, c.affine.buf, c.affine.shift, tape.grad(c.A), tape.paramGrad(c.affine.buf), M, K);

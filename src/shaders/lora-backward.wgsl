@@ -1,7 +1,8 @@
 // A LoRA module's backward in two dispatches instead of four small matmuls (on software adapters a
 // dispatch costs more than these products). Forward: H = x·Aᵀ [M, r], C[:, off..off+w] += s·H·Bᵀ.
 // branch: dH = s·dC_m·B (written) and, when B is trained, dB += s·dC_mᵀ·H.
-// input:  dX (+)= dH·A and, when A is trained, dA += dHᵀ·x.
+// input:  dX (+)= dH·A and, when A is trained, dA += dHᵀ·x, where x may be the norm's output n with the
+//         prologue affine still to apply (x = n·g (+b)), saving the dispatch that would materialise it.
 // One thread per output element; the first n1 threads compute the first product, the rest the second.
 
 struct Params {
@@ -14,6 +15,7 @@ struct Params {
   second: u32, // 1: compute the second product (its tensor is trained)
   accX: u32,   // input: 1 accumulates into dX, 0 overwrites it
   scale: f32,
+  affine: u32, // input: 0 x as given; 1 x = S·g; 2 x = S·g + b (g, b: the affine buffer)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -22,6 +24,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> S: array<f32>;        // branch: H [M, r]; input: x [M, K]
 @group(0) @binding(4) var<storage, read_write> O1: array<f32>; // branch: dH [M, r]; input: dX [M, K]
 @group(0) @binding(5) var<storage, read_write> O2: array<f32>; // branch: dB [w, r]; input: dA [r, K]
+@group(0) @binding(6) var<storage, read> affine: array<f32>;    // input: g [K] then b [K]
 
 @compute @workgroup_size(64)
 fn branch(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -62,5 +65,14 @@ fn input(@builtin(global_invocation_id) gid: vec3<u32>) {
   let k = i2 % p.K;
   var s = 0.0;
   for (var m = 0u; m < p.M; m++) { s += G[m * p.r + j] * S[m * p.K + k]; }
+  if (p.affine > 0u) {
+    // Σ_m dH[m, j]·(n[m, k]·g[k] + b[k]) = g[k]·Σ_m dH[m, j]·n[m, k] + b[k]·Σ_m dH[m, j]
+    var t = 0.0;
+    if (p.affine == 2u) {
+      for (var m = 0u; m < p.M; m++) { t += G[m * p.r + j]; }
+      t *= affine[p.K + k];
+    }
+    s = s * affine[k] + t;
+  }
   O2[i2] = O2[i2] + s;
 }
