@@ -61,7 +61,7 @@ export class Layers {
     const hidden: GPUBuffer[] = [];
     // PEFT's dropout acts on the LoRA branch's input only, with its own mask per module.
     const p = this.dropoutSeed !== null ? (this.lora?.config.dropout ?? 0) : 0;
-    const seeds = loras.map(({ m }) => moduleDropoutSeed(this.dropoutSeed ?? 0, m.name));
+    const seeds = p > 0 ? loras.map(({ m }) => moduleDropoutSeed(this.dropoutSeed!, m.name)) : [];
     let x: GPUBuffer | null = null; // the linear's real input, shared by the modules' dropouts
     if (p > 0 && loras.length) {
       x = c.A;
@@ -91,7 +91,7 @@ export class Layers {
       if (c.residual) {
         // R = res + C passes dR to both terms: share its buffer where a term has no gradient yet.
         const dR = tape.grad(c.residual.R);
-        for (const x of [c.C, c.residual.res]) if (!tape.alias(x, dR)) gop.accumulate(pass, dR, tape.grad(x), M * N);
+        for (const term of [c.C, c.residual.res]) if (!tape.alias(term, dR)) gop.accumulate(pass, dR, tape.grad(term), M * N);
       }
       const dC = tape.grad(c.C);
       const dW = tape.paramGrad(c.w.w);
