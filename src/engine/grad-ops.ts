@@ -25,7 +25,24 @@ export function matmulStrided(pass: Pass, M: number, N: number, K: number, A: St
     pipe(pass, 'matmulStrided'),
     uniforms(M, N, K, A.offset ?? 0, A.rows, A.cols, B.offset ?? 0, B.rows, B.cols, C.offset ?? 0, C.rows, C.cols, f32(alpha), f32(beta)),
     [A.buf, B.buf, C.buf],
-    [Math.ceil(N / 16), Math.ceil(M / 16)],
+    [Math.ceil(N / 32), Math.ceil(M / 32)],
+  );
+}
+
+/**
+ * dA[M, K] = beta·dA + dC[M, N] · W[N, K], all dense row-major: matmul.wgsl's vec4 `wt` kernel (4 rows x 4
+ * columns per thread) when N and K are multiples of 4, else the strided matmul.
+ */
+export function matmulWt(pass: Pass, M: number, K: number, N: number, dC: GPUBuffer, W: GPUBuffer, dA: GPUBuffer, beta: 0 | 1): void {
+  if (N % 4 !== 0 || K % 4 !== 0) {
+    return matmulStrided(pass, M, K, N, { buf: dC, rows: N, cols: 1 }, { buf: W, rows: K, cols: 1 }, { buf: dA, rows: K, cols: 1 }, 1, beta);
+  }
+  const u = (slot: number) => pass.rt.unused(slot);
+  pass.dispatch(
+    pipe(pass, 'matmul', 'wt', { WGX: 16, WGY: 4, TM: 4, ACCUM: beta }),
+    uniforms(M, K, N, 0),
+    [dC, W, u(3), u(4), u(5), dA, u(7)],
+    [Math.ceil(K / 64), Math.ceil(M / 16)],
   );
 }
 

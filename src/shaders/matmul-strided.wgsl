@@ -25,40 +25,46 @@ struct Params {
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
-// 8x8 threads, 2x2 outputs each.
-@compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n0 = gid.x * 2u;
-  let m0 = gid.y * 2u;
-  if (n0 >= p.N || m0 >= p.M) { return; }
-  let m1 = min(m0 + 1u, p.M - 1u);
-  let n1 = min(n0 + 1u, p.N - 1u);
-  var c00 = 0.0;
-  var c01 = 0.0;
-  var c10 = 0.0;
-  var c11 = 0.0;
-  for (var k = 0u; k < p.K; k++) {
-    let a0v = A[p.a0 + m0 * p.am + k * p.ak];
-    let a1v = A[p.a0 + m1 * p.am + k * p.ak];
-    let b0v = B[p.b0 + k * p.bk + n0 * p.bn];
-    let b1v = B[p.b0 + k * p.bk + n1 * p.bn];
-    c00 += a0v * b0v;
-    c01 += a0v * b1v;
-    c10 += a1v * b0v;
-    c11 += a1v * b1v;
-  }
-  let i00 = p.c0 + m0 * p.cm + n0 * p.cn;
-  if (p.beta == 0.0) { C[i00] = p.alpha * c00; } else { C[i00] = p.beta * C[i00] + p.alpha * c00; }
-  if (n0 + 1u < p.N) {
-    let i = p.c0 + m0 * p.cm + (n0 + 1u) * p.cn;
-    if (p.beta == 0.0) { C[i] = p.alpha * c01; } else { C[i] = p.beta * C[i] + p.alpha * c01; }
-  }
-  if (m0 + 1u < p.M) {
-    let i = p.c0 + (m0 + 1u) * p.cm + n0 * p.cn;
-    if (p.beta == 0.0) { C[i] = p.alpha * c10; } else { C[i] = p.beta * C[i] + p.alpha * c10; }
-    if (n0 + 1u < p.N) {
-      let j = p.c0 + (m0 + 1u) * p.cm + (n0 + 1u) * p.cn;
-      if (p.beta == 0.0) { C[j] = p.alpha * c11; } else { C[j] = p.beta * C[j] + p.alpha * c11; }
+// Row m of C from columns n0..n0+3, those past N dropped.
+fn store(m: u32, n0: u32, v: vec4<f32>) {
+  for (var j = 0u; j < 4u; j++) {
+    if (n0 + j < p.N) {
+      let i = p.c0 + m * p.cm + (n0 + j) * p.cn;
+      if (p.beta == 0.0) { C[i] = p.alpha * v[j]; } else { C[i] = p.beta * C[i] + p.alpha * v[j]; }
     }
   }
+}
+
+// 8x8 threads, a 4x4 register tile each: per k, 8 loads feed 16 multiply-adds (2x2 fed 4 with 4).
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 4u;
+  if (n0 >= p.N || m0 >= p.M) { return; }
+  // Out-of-range rows and columns read a valid one and are never stored.
+  let a0 = p.a0 + m0 * p.am;
+  let a1 = p.a0 + min(m0 + 1u, p.M - 1u) * p.am;
+  let a2 = p.a0 + min(m0 + 2u, p.M - 1u) * p.am;
+  let a3 = p.a0 + min(m0 + 3u, p.M - 1u) * p.am;
+  let b0 = p.b0 + n0 * p.bn;
+  let b1 = p.b0 + min(n0 + 1u, p.N - 1u) * p.bn;
+  let b2 = p.b0 + min(n0 + 2u, p.N - 1u) * p.bn;
+  let b3 = p.b0 + min(n0 + 3u, p.N - 1u) * p.bn;
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  for (var k = 0u; k < p.K; k++) {
+    let ka = k * p.ak;
+    let kb = k * p.bk;
+    let b = vec4<f32>(B[b0 + kb], B[b1 + kb], B[b2 + kb], B[b3 + kb]);
+    c0 += A[a0 + ka] * b;
+    c1 += A[a1 + ka] * b;
+    c2 += A[a2 + ka] * b;
+    c3 += A[a3 + ka] * b;
+  }
+  store(m0, n0, c0);
+  if (m0 + 1u < p.M) { store(m0 + 1u, n0, c1); }
+  if (m0 + 2u < p.M) { store(m0 + 2u, n0, c2); }
+  if (m0 + 3u < p.M) { store(m0 + 3u, n0, c3); }
 }

@@ -102,3 +102,62 @@ fn naive(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   C[m * p.N + n] = s;
 }
+
+// The transposed-weight read for input gradients, C[m, n] (+)= sum_k A[m, k] * W[k, n]: dX = dY · W with W
+// [out, in] read down its rows. N and K multiples of 4; TM rows x 4 columns per thread with vec4 loads along
+// n (W and C) and k (A). Only p.M, p.N, p.K are read.
+override ACCUM: bool = false; // add to C instead of overwriting it
+
+@compute @workgroup_size(WGX, WGY)
+fn wt(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = (wg.x * WGX + lid.x) * 4u;
+  let m0 = (wg.y * WGY + lid.y) * TM;
+  if (n0 >= p.N || m0 >= p.M) { return; }
+  let K4 = p.K / 4u;
+  let N4 = p.N / 4u;
+  let j = n0 / 4u;
+  let r1 = min(m0 + 1u, p.M - 1u);
+  let r2 = min(m0 + 2u, p.M - 1u);
+  let r3 = min(m0 + 3u, p.M - 1u);
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  for (var k = 0u; k < K4; k++) {
+    let w = 4u * k * N4 + j;
+    let b0 = W[w];
+    let b1 = W[w + N4];
+    let b2 = W[w + 2u * N4];
+    let b3 = W[w + 3u * N4];
+    let a0 = A[m0 * K4 + k];
+    c0 += a0.x * b0 + a0.y * b1 + a0.z * b2 + a0.w * b3;
+    if (TM > 1u) {
+      let a1 = A[r1 * K4 + k];
+      c1 += a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
+    }
+    if (TM > 2u) {
+      let a2 = A[r2 * K4 + k];
+      c2 += a2.x * b0 + a2.y * b1 + a2.z * b2 + a2.w * b3;
+    }
+    if (TM > 3u) {
+      let a3 = A[r3 * K4 + k];
+      c3 += a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
+    }
+  }
+  // Rows past M were clamped reads; N is a multiple of 4, so a row's 4 columns are all in range.
+  for (var r = 0u; r < TM; r++) {
+    let m = m0 + r;
+    if (m < p.M) {
+      var v = c0;
+      if (r == 1u) { v = c1; }
+      if (r == 2u) { v = c2; }
+      if (r == 3u) { v = c3; }
+      let i = m * p.N + n0;
+      if (ACCUM) { v += vec4<f32>(C[i], C[i + 1u], C[i + 2u], C[i + 3u]); }
+      C[i] = v.x;
+      C[i + 1u] = v.y;
+      C[i + 2u] = v.z;
+      C[i + 3u] = v.w;
+    }
+  }
+}
