@@ -1,4 +1,5 @@
-// `latentlab finetune` writes a PEFT adapter; `--adapter` applies it; `--checkpoint` resumes a run.
+// `latentlab finetune` writes a PEFT adapter; `--adapter` applies it; `--checkpoint` resumes a run;
+// `--lora-dropout` and `--recompute` reach the trainer.
 import { describe, expect, test } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -54,5 +55,20 @@ describe('latentlab finetune', () => {
     expect(second.losses).toHaveLength(2);
     const straight = await cli('finetune', '--model', model, '--ids', ids, '--lora-rank', '4', '--lr', '0.01', '--seed', '3', '--steps', '6', '--out', join(dir, 'c'), '--json');
     expect(second.losses).toEqual(straight.losses.slice(4));
+  });
+
+  test('--lora-dropout trains with dropout and records it; --recompute gives the same losses in less memory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latentlab-dr-'));
+    const common = ['--model', model, '--ids', ids, '--lora-rank', '4', '--lr', '0.01', '--seed', '3', '--steps', '3', '--json'];
+    const kept = await cli('finetune', ...common, '--lora-dropout', '0.3', '--out', join(dir, 'a'));
+    const recomputed = await cli('finetune', ...common, '--lora-dropout', '0.3', '--recompute', '--out', join(dir, 'b'));
+    const plain = await cli('finetune', ...common, '--out', join(dir, 'c'));
+    expect(JSON.parse(readFileSync(join(dir, 'a', 'adapter_config.json'), 'utf8'))).toMatchObject({ lora_dropout: 0.3 });
+    // B starts at zero, so dropout changes nothing until the first update.
+    expect(kept.losses[0]).toBe(plain.losses[0]);
+    expect(kept.losses[2]).not.toBe(plain.losses[2]);
+    expect(recomputed.losses).toEqual(kept.losses);
+    expect(recomputed.peak_bytes).toBeLessThan(kept.peak_bytes);
+    await expect(cli('finetune', ...common, '--recompute', 'yes', '--out', join(dir, 'd'))).rejects.toThrow(/--recompute takes no value/);
   });
 });

@@ -31,6 +31,13 @@ async function examples(l: Loaded, args: Args): Promise<Example[]> {
   return out;
 }
 
+// A bare switch: `--recompute`, not `--recompute yes`.
+function flag(args: Args, name: string): boolean {
+  const v = args[name];
+  if (v !== undefined && v !== true) throw new Error(`--${name} takes no value, got ${String(v)}`);
+  return v === true;
+}
+
 export async function finetuneCommand(l: Loaded, args: Args): Promise<object> {
   const rank = num(args, 'lora-rank', 8);
   const steps = num(args, 'steps', 100);
@@ -40,6 +47,7 @@ export async function finetuneCommand(l: Loaded, args: Args): Promise<object> {
       rank,
       alpha: num(args, 'lora-alpha', 2 * rank),
       targets: typeof args.targets === 'string' ? args.targets.split(',') : defaultTargets(l.model.config),
+      dropout: num(args, 'lora-dropout', 0),
     },
     train: {
       lr: num(args, 'lr', 1e-3),
@@ -49,6 +57,7 @@ export async function finetuneCommand(l: Loaded, args: Args): Promise<object> {
       warmupSteps: num(args, 'warmup', 0),
       schedule: (str(args, 'schedule', 'constant') as 'constant' | 'linear' | 'cosine'),
       totalSteps: steps,
+      recompute: flag(args, 'recompute'),
     },
     batchSize: num(args, 'batch-size', 1),
     seed: num(args, 'seed', 0),
@@ -59,11 +68,13 @@ export async function finetuneCommand(l: Loaded, args: Args): Promise<object> {
   const every = num(args, 'checkpoint-every', 25);
   const losses: number[] = [];
   let tokens = 0;
+  let peakBytes = 0;
   const t0 = performance.now();
   while (run.step < steps) {
     const r = await run.next();
     losses.push(r.loss);
     tokens += r.tokens;
+    peakBytes = Math.max(peakBytes, r.peakBytes);
     if (!args.json) process.stderr.write(`step ${r.step} loss ${r.loss.toFixed(4)} grad-norm ${r.gradNorm.toFixed(3)}\n`);
     if (ckpt && (r.step % every === 0 || r.step === steps)) await writeFile(ckpt, await run.checkpoint());
   }
@@ -73,5 +84,5 @@ export async function finetuneCommand(l: Loaded, args: Args): Promise<object> {
   await writeFile(join(outDir, 'adapter_config.json'), peft['adapter_config.json']);
   await writeFile(join(outDir, 'adapter_model.safetensors'), peft['adapter_model.safetensors']);
   run.dispose();
-  return { losses, tokens_per_s: seconds > 0 ? tokens / seconds : 0, steps: losses.length, out: outDir };
+  return { losses, tokens_per_s: seconds > 0 ? tokens / seconds : 0, peak_bytes: peakBytes, steps: losses.length, out: outDir };
 }

@@ -16,8 +16,9 @@ const USAGE = `usage: latentlab <command> [flags]
   generate --model DIR (--ids 1 | --text "...") [--max-new-tokens 30] [--temperature 0] [--top-k K] [--top-p P] [--seed S] [--stop ID,...] --json
   cache    --model DIR (--ids 1,2,3 | --text "...") --hooks NAME[,NAME...] --json
   finetune --model DIR (--ids 1,2,... | --text-file F) [--lora-rank 8] [--lora-alpha 2R] [--targets q_proj,...] [--steps 100]
-           [--lr 1e-3] [--batch-size 1] [--seq-len 64] [--seed 0] [--checkpoint FILE] --out DIR --json
-           writes a PEFT adapter to --out; --checkpoint resumes from FILE when it exists
+           [--lr 1e-3] [--batch-size 1] [--seq-len 64] [--seed 0] [--lora-dropout 0] [--recompute] [--checkpoint FILE] --out DIR --json
+           writes a PEFT adapter to --out; --checkpoint resumes from FILE when it exists; --recompute keeps only
+           each block's input and recomputes its forward in the backward (less memory, more time)
   probes   --model DIR --set synth|paraphrase|injected [--n 20] [--seed 0] [--fit FILE] [--rank 50] --json   propositional probes
   market-entry [--gamma G] [--delta D] [--rho R] [--json]   multi-objective scaling laws and market entry
   latentqa train|read|eval|steer --model DIR ... --json   LatentQA decoders (latentlab latentqa for flags)
