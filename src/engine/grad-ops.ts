@@ -136,7 +136,7 @@ export function attentionBackward(pass: Pass, a: AttentionBackwardArgs): void {
   const dS = pass.scratchBuffer(a.nHeads * a.T * a.T * 4);
   const u = uniforms(a.T, a.nHeads, a.nHeads / a.nKvHeads, a.headDim, a.stride, a.kOffset, a.vOffset, f32(1 / Math.sqrt(a.headDim)));
   const bind = [a.qkv, a.rope ?? pass.rt.unused(2), a.dZ, P, dS, a.dQKV, a.posIds];
-  const c = { ROPE: a.rope ? 1 : 0 };
+  const c = { ROPE: a.rope ? 1 : 0, D4: a.headDim / 4 };
   pass.dispatch(pipe(pass, 'attentionBackward', 'query_rows', c), u, bind, [Math.ceil((a.T * a.nHeads) / 64)]);
   pass.dispatch(pipe(pass, 'attentionBackward', 'key_rows', c), u, bind, [Math.ceil((a.T * a.nKvHeads) / 64)]);
 }

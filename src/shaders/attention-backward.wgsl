@@ -26,6 +26,8 @@ struct Params {
 
 override ROPE: bool = true;
 const MAXD4 = 32u;
+// head_dim / 4 as a pipeline constant: the loops over a head run D4 times, not MAXD4 with most skipped.
+override D4: u32 = MAXD4;
 
 // Element d of the rotated head vector starting at `base`, for position `pos`.
 fn rotated(base: u32, d: u32, pos: u32) -> f32 {
@@ -55,23 +57,20 @@ fn query_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = r / p.nHeads;
   let h = r % p.nHeads;
   let g = h / p.group;
-  let d4 = p.dh / 4u;
   let qb = t * p.stride + h * p.dh;
   var q: array<vec4<f32>, MAXD4>;
   var dz: array<vec4<f32>, MAXD4>;
   let zb = t * p.nHeads * p.dh + h * p.dh;
-  for (var i = 0u; i < MAXD4; i++) {
-    if (i < d4) {
-      q[i] = headVec(qb, posIds[t], i);
-      dz[i] = vec4<f32>(dZ[zb + 4u * i], dZ[zb + 4u * i + 1u], dZ[zb + 4u * i + 2u], dZ[zb + 4u * i + 3u]);
-    }
+  for (var i = 0u; i < D4; i++) {
+    q[i] = headVec(qb, posIds[t], i);
+    dz[i] = vec4<f32>(dZ[zb + 4u * i], dZ[zb + 4u * i + 1u], dZ[zb + 4u * i + 2u], dZ[zb + 4u * i + 3u]);
   }
   // Scores and their softmax.
   var m = -1e30;
   for (var j = 0u; j <= t; j++) {
     let kb = j * p.stride + p.kOffset + g * p.dh;
     var s = 0.0;
-    for (var i = 0u; i < MAXD4; i++) { if (i < d4) { s += dot(q[i], headVec(kb, posIds[j], i)); } }
+    for (var i = 0u; i < D4; i++) { s += dot(q[i], headVec(kb, posIds[j], i)); }
     s *= p.scale;
     P[mapAt(h, t, j)] = s;
     m = max(m, s);
@@ -85,8 +84,8 @@ fn query_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     P[mapAt(h, t, j)] = pj;
     let vb = j * p.stride + p.vOffset + g * p.dh;
     var dp = 0.0;
-    for (var i = 0u; i < MAXD4; i++) {
-      if (i < d4) { dp += dot(dz[i], vec4<f32>(QKV[vb + 4u * i], QKV[vb + 4u * i + 1u], QKV[vb + 4u * i + 2u], QKV[vb + 4u * i + 3u])); }
+    for (var i = 0u; i < D4; i++) {
+      dp += dot(dz[i], vec4<f32>(QKV[vb + 4u * i], QKV[vb + 4u * i + 1u], QKV[vb + 4u * i + 2u], QKV[vb + 4u * i + 3u]));
     }
     dS[mapAt(h, t, j)] = dp;
     pdp += pj * dp;
@@ -97,7 +96,7 @@ fn query_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ds = P[mapAt(h, t, j)] * (dS[mapAt(h, t, j)] - pdp);
     dS[mapAt(h, t, j)] = ds;
     let kb = j * p.stride + p.kOffset + g * p.dh;
-    for (var i = 0u; i < MAXD4; i++) { if (i < d4) { dq[i] += ds * headVec(kb, posIds[j], i); } }
+    for (var i = 0u; i < D4; i++) { dq[i] += ds * headVec(kb, posIds[j], i); }
   }
   for (var j = t + 1u; j < p.T; j++) {
     P[mapAt(h, t, j)] = 0.0;
@@ -129,7 +128,6 @@ fn key_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (r >= p.T * nKv) { return; }
   let j = r / nKv;
   let g = r % nKv;
-  let d4 = p.dh / 4u;
   var dk: array<vec4<f32>, MAXD4>;
   var dv: array<vec4<f32>, MAXD4>;
   for (var hh = 0u; hh < p.group; hh++) {
@@ -139,11 +137,9 @@ fn key_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
       let pj = P[mapAt(h, t, j)];
       let qb = t * p.stride + h * p.dh;
       let zb = t * p.nHeads * p.dh + h * p.dh;
-      for (var i = 0u; i < MAXD4; i++) {
-        if (i < d4) {
-          dk[i] += ds * headVec(qb, posIds[t], i);
-          dv[i] += pj * vec4<f32>(dZ[zb + 4u * i], dZ[zb + 4u * i + 1u], dZ[zb + 4u * i + 2u], dZ[zb + 4u * i + 3u]);
-        }
+      for (var i = 0u; i < D4; i++) {
+        dk[i] += ds * headVec(qb, posIds[t], i);
+        dv[i] += pj * vec4<f32>(dZ[zb + 4u * i], dZ[zb + 4u * i + 1u], dZ[zb + 4u * i + 2u], dZ[zb + 4u * i + 3u]);
       }
     }
   }
