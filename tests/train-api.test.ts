@@ -70,6 +70,7 @@ describe('a training run in the worker', () => {
     expect(events.at(-1)).toMatchObject({ state: 'done', step: 6, steps: 6, checkpointStep: 6 });
     expect(events[0].tokens).toBe(16);
     expect(events[0].tokensPerSec).toBeGreaterThan(0);
+    expect(events[0].peakBytes).toBeGreaterThan(0);
     expect(s.losses).toHaveLength(6);
     // The first 6 steps of the 12-step reference differ only by the cosine schedule's length: same first step.
     expect(s.losses[0]).toBe(reference.losses[0]);

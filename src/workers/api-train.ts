@@ -76,6 +76,8 @@ export interface FinetuneProgress {
   /** Tokens the last step trained on, and how fast. */
   tokens: number;
   tokensPerSec: number;
+  /** GPU bytes the last step held at its peak beyond the weights (0 before the first step). */
+  peakBytes: number;
   /** Step of the last checkpoint written to IndexedDB (0: none yet). */
   checkpointStep: number;
   error?: string;

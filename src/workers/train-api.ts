@@ -156,8 +156,8 @@ export function createTrainApi(ctx: TrainContext): {
         });
         r.losses[s.out.step - 1] = s.out.loss;
         r.losses.length = s.out.step;
-        const { step, loss, gradNorm, lr, tokens } = s.out;
-        r.last = { step, loss, gradNorm, lr, tokens, tokensPerSec: s.ms > 0 ? (tokens * 1000) / s.ms : 0 };
+        const { step, loss, gradNorm, lr, tokens, peakBytes } = s.out;
+        r.last = { step, loss, gradNorm, lr, tokens, tokensPerSec: s.ms > 0 ? (tokens * 1000) / s.ms : 0, peakBytes };
         if (every > 0 && step % every === 0 && step < r.record.steps) await save(r, 'running');
         emit(r);
       }
@@ -232,7 +232,7 @@ export function createTrainApi(ctx: TrainContext): {
   function track(modelId: string, run: FinetuneRun, ids: number[], record: TrainCheckpointInfo, losses: number[], onProgress?: (p: FinetuneProgress) => void, handOff?: HandOff): LiveRun {
     const r: LiveRun = {
       id: record.runId, key: record.key, modelId, run, ids, record, state: 'running', losses,
-      last: { step: run.step, loss: losses.at(-1) ?? NaN, gradNorm: NaN, lr: 0, tokens: 0, tokensPerSec: 0 },
+      last: { step: run.step, loss: losses.at(-1) ?? NaN, gradNorm: NaN, lr: 0, tokens: 0, tokensPerSec: 0, peakBytes: 0 },
       checkpointStep: record.bytes ? record.step : 0, want: null, loop: null, onProgress, handOff,
     };
     runs.set(r.id, r);

@@ -58,6 +58,8 @@ describe('Train page', () => {
     await page.waitForTimeout(1500);
     expect(await status(page)).toEqual(paused);
     expect((await chart(page)).points).toBe(paused.step);
+    // Each step's peak GPU bytes beyond the weights, as the trainer measured them.
+    expect((await page.getByTestId('train-status').textContent())?.replace(/\s+/g, ' ')).toMatch(/tokens\/s · peak \d+\.\d MiB ·/);
     await expect.poll(() => page.locator(`[data-testid="checkpoints"] tr[data-status="paused"][data-step="${paused.step}"]`).count()).toBe(1);
     await page.getByTestId('train-resume').click();
     await waitFor(page, 'steps after the pause', (s) => s.state === 'running' && s.step >= Math.max(12, paused.step + 2));

@@ -19,6 +19,7 @@ export interface RunView {
   steps: number;
   loss: number;
   tokensPerSec: number;
+  peakBytes: number;
   checkpointStep: number;
   error: string;
 }
@@ -82,7 +83,7 @@ export function applyProgress(r: RunView | null, losses: number[], p: FinetunePr
   }
   // Step events come on the callback's own port: one may arrive after the pause/cancel answer; it must not undo it.
   if (p.state === 'running' && r.state !== 'running' && p.step === r.step) return false;
-  Object.assign(r, { state: p.state, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec, checkpointStep: p.checkpointStep, error: p.error ?? '' });
+  Object.assign(r, { state: p.state, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec, peakBytes: p.peakBytes, checkpointStep: p.checkpointStep, error: p.error ?? '' });
   return true;
 }
 
@@ -97,7 +98,7 @@ function onProgress(p: FinetuneProgress): void {
 }
 
 export const runView = (runId: string, modelId: string, steps: number, step = 0): RunView => ({
-  runId, modelId, state: 'running', step, steps, loss: NaN, tokensPerSec: 0, checkpointStep: 0, error: '',
+  runId, modelId, state: 'running', step, steps, loss: NaN, tokensPerSec: 0, peakBytes: 0, checkpointStep: 0, error: '',
 });
 
 async function guard(what: string, job: () => Promise<void>): Promise<void> {
