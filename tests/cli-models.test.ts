@@ -9,8 +9,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadRefModel, referenceGreedy } from './reference/reference';
 import { serveHub, type FakeHub } from './helpers/hub-server';
-import { writeGguf } from './fixtures/gguf-writer';
-import { parseSafetensors, tensorToFloat32 } from '../src/engine/safetensors';
+import { llamaFolderGguf } from './fixtures/hf-to-gguf';
 
 const exec = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/latentlab.js', import.meta.url));
@@ -22,43 +21,6 @@ async function cli(...args: string[]): Promise<{ json: any; stderr: string }> {
 }
 const fails = (...args: string[]) => exec(process.execPath, [BIN, ...args], { timeout: 90_000 });
 
-/** stories260K as an F32 GGUF (q/k rows permuted as llama.cpp's converter does). */
-function storiesGguf(): Uint8Array {
-  const cfg = JSON.parse(readFileSync(join(STORIES, 'config.json'), 'utf8'));
-  const bytes = new Uint8Array(readFileSync(join(STORIES, 'model.safetensors')));
-  const h = parseSafetensors(bytes);
-  const permute = (x: Float32Array, heads: number, rows: number, cols: number) => {
-    const d = rows / heads;
-    const out = new Float32Array(x.length);
-    for (let r = 0; r < rows; r++) {
-      const [hh, s, i] = [Math.floor(r / d), Math.floor((r % d) / (d / 2)), r % (d / 2)];
-      out.set(x.subarray(r * cols, (r + 1) * cols), (hh * d + 2 * i + s) * cols);
-    }
-    return out;
-  };
-  const names: Record<string, string> = { input_layernorm: 'attn_norm', post_attention_layernorm: 'ffn_norm', 'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output', 'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down' };
-  const tensors: Record<string, { shape: number[]; type: 'F32'; data: Float32Array }> = {};
-  for (const [name, info] of h.tensors) {
-    let data = tensorToFloat32(bytes, info, h.dataOffset);
-    let g = name === 'model.embed_tokens.weight' ? 'token_embd.weight' : name === 'model.norm.weight' ? 'output_norm.weight' : '';
-    const m = /^model\.layers\.(\d+)\.(.+)\.weight$/.exec(name);
-    if (m) g = `blk.${m[1]}.${names[m[2]]}.weight`;
-    if (g.endsWith('attn_q.weight')) data = permute(data, cfg.num_attention_heads, info.shape[0], info.shape[1]);
-    if (g.endsWith('attn_k.weight')) data = permute(data, cfg.num_key_value_heads, info.shape[0], info.shape[1]);
-    tensors[g] = { shape: info.shape, type: 'F32', data };
-  }
-  const u = (value: number) => ({ type: 'u32' as const, value });
-  return writeGguf(
-    {
-      'general.architecture': { type: 'string', value: 'llama' },
-      'llama.context_length': u(512), 'llama.embedding_length': u(64), 'llama.block_count': u(5), 'llama.feed_forward_length': u(172),
-      'llama.attention.head_count': u(8), 'llama.attention.head_count_kv': u(4),
-      'llama.attention.layer_norm_rms_epsilon': { type: 'f32', value: 1e-5 }, 'llama.rope.freq_base': { type: 'f32', value: 10000 },
-      'tokenizer.ggml.bos_token_id': u(1), 'tokenizer.ggml.eos_token_id': u(2),
-    },
-    tensors,
-  );
-}
 
 describe('CLI model sources', () => {
   let hub: FakeHub;
@@ -112,7 +74,7 @@ describe('CLI model sources', () => {
 
   test('a .gguf file generates what the safetensors folder generates', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'latentlab-gguf-')), 'stories260K-f32.gguf');
-    writeFileSync(path, storiesGguf());
+    writeFileSync(path, llamaFolderGguf(STORIES));
     const { json } = await cli('generate', '--model', path, '--dtype', 'f32', ...gen);
     expect(json.ids).toEqual(want);
   });

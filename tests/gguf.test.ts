@@ -17,6 +17,7 @@ import { parseGguf, ggufToFloat32 } from '../src/engine/gguf';
 import { readGgufModel, spmMerges, unpermute } from '../src/engine/gguf-model';
 import { parseSafetensors, tensorToFloat32 } from '../src/engine/safetensors';
 import { writeGguf, dequantQ8_0, quantQ4_0, type GgufTensorIn, type MetaValue } from './fixtures/gguf-writer';
+import { HF_TO_GGUF, llamaFolderGguf, llamaMetadata, permute } from './fixtures/hf-to-gguf';
 import { refModel, referenceGreedy } from './reference/reference';
 import { packMatrix, unpackMatrix } from '../src/engine/quant';
 import { makeTinyModel, writeTinyModel } from './fixtures/tiny-models';
@@ -30,64 +31,8 @@ function storiesTensors(): Map<string, { shape: number[]; data: Float32Array }> 
   return new Map([...h.tensors].map(([n, info]) => [n, { shape: info.shape, data: tensorToFloat32(bytes, info, h.dataOffset) }]));
 }
 
-/** convert_hf_to_gguf's permutation: per head, rows (i, i + d/2) become rows (2i, 2i + 1). */
-function permute(x: Float32Array, heads: number, rows: number, cols: number): Float32Array {
-  const d = rows / heads;
-  const out = new Float32Array(x.length);
-  for (let h = 0; h < heads; h++)
-    for (let s = 0; s < 2; s++)
-      for (let i = 0; i < d / 2; i++) out.set(x.subarray((h * d + s * (d / 2) + i) * cols, (h * d + s * (d / 2) + i + 1) * cols), (h * d + 2 * i + s) * cols);
-  return out;
-}
-
-const HF_TO_GGUF: [RegExp, string][] = [
-  [/^model\.embed_tokens\.weight$/, 'token_embd.weight'],
-  [/^model\.norm\.weight$/, 'output_norm.weight'],
-  [/^model\.layers\.(\d+)\.input_layernorm\.weight$/, 'blk.$1.attn_norm.weight'],
-  [/^model\.layers\.(\d+)\.post_attention_layernorm\.weight$/, 'blk.$1.ffn_norm.weight'],
-  [/^model\.layers\.(\d+)\.self_attn\.q_proj\.weight$/, 'blk.$1.attn_q.weight'],
-  [/^model\.layers\.(\d+)\.self_attn\.k_proj\.weight$/, 'blk.$1.attn_k.weight'],
-  [/^model\.layers\.(\d+)\.self_attn\.v_proj\.weight$/, 'blk.$1.attn_v.weight'],
-  [/^model\.layers\.(\d+)\.self_attn\.o_proj\.weight$/, 'blk.$1.attn_output.weight'],
-  [/^model\.layers\.(\d+)\.mlp\.gate_proj\.weight$/, 'blk.$1.ffn_gate.weight'],
-  [/^model\.layers\.(\d+)\.mlp\.up_proj\.weight$/, 'blk.$1.ffn_up.weight'],
-  [/^model\.layers\.(\d+)\.mlp\.down_proj\.weight$/, 'blk.$1.ffn_down.weight'],
-];
-
-function storiesMetadata(extra: Record<string, MetaValue> = {}): Record<string, MetaValue> {
-  return {
-    'general.architecture': { type: 'string', value: 'llama' },
-    'general.name': { type: 'string', value: 'stories260K' },
-    'llama.context_length': { type: 'u32', value: cfg.max_position_embeddings },
-    'llama.embedding_length': { type: 'u32', value: cfg.hidden_size },
-    'llama.block_count': { type: 'u32', value: cfg.num_hidden_layers },
-    'llama.feed_forward_length': { type: 'u32', value: cfg.intermediate_size },
-    'llama.attention.head_count': { type: 'u32', value: cfg.num_attention_heads },
-    'llama.attention.head_count_kv': { type: 'u32', value: cfg.num_key_value_heads },
-    'llama.attention.layer_norm_rms_epsilon': { type: 'f32', value: cfg.rms_norm_eps },
-    'llama.rope.freq_base': { type: 'f32', value: cfg.rope_theta },
-    'tokenizer.ggml.bos_token_id': { type: 'u32', value: 1 },
-    'tokenizer.ggml.eos_token_id': { type: 'u32', value: 2 },
-    ...extra,
-  };
-}
-
-/** stories260K as GGUF: matrices in `type` when a row is whole blocks of 32, else F32; norms F32. */
-function storiesGguf(type: GgufTensorIn['type'], drop?: string): Uint8Array {
-  const tensors: Record<string, GgufTensorIn> = {};
-  for (const [name, t] of storiesTensors()) {
-    const rule = HF_TO_GGUF.find(([re]) => re.test(name));
-    if (!rule) throw new Error(`no GGUF name for ${name}`);
-    const g = name.replace(rule[0], rule[1]);
-    if (g === drop) continue;
-    let data = t.data;
-    if (g.includes('attn_q')) data = permute(data, cfg.num_attention_heads, t.shape[0], t.shape[1]);
-    if (g.includes('attn_k')) data = permute(data, cfg.num_key_value_heads, t.shape[0], t.shape[1]);
-    const blocky = t.shape.length === 2 && t.shape[1] % 32 === 0;
-    tensors[g] = { shape: t.shape, type: blocky ? type : 'F32', data };
-  }
-  return writeGguf(storiesMetadata(), tensors);
-}
+const storiesMetadata = (extra: Record<string, MetaValue> = {}) => llamaMetadata(cfg, 'stories260K', extra);
+const storiesGguf = (type: GgufTensorIn['type'], drop?: string) => llamaFolderGguf(STORIES, type, drop);
 
 describe('GGUF', () => {
   let gpu: Awaited<ReturnType<typeof nodeGpu>>;

@@ -6,8 +6,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSafetensors, tensorToFloat32 } from '../../src/engine/safetensors';
-import { writeGguf } from '../fixtures/gguf-writer';
+import { llamaFolderGguf } from '../fixtures/hf-to-gguf';
 import { writeTinyModel } from '../fixtures/tiny-models';
 import { serveHub, type FakeHub } from '../helpers/hub-server';
 import { openApp, type App } from './harness/app';
@@ -32,43 +31,6 @@ async function loadTyped(page: Page, text: string): Promise<void> {
   await page.getByTestId('model-url-load').click();
 }
 
-/** The tiny Llama as an F32 GGUF (q/k rows permuted as llama.cpp's converter does), without a tokenizer. */
-function tinyGguf(folder: string): Uint8Array {
-  const cfg = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
-  const bytes = new Uint8Array(readFileSync(join(folder, 'model.safetensors')));
-  const h = parseSafetensors(bytes);
-  const permute = (x: Float32Array, heads: number, rows: number, cols: number) => {
-    const d = rows / heads;
-    const out = new Float32Array(x.length);
-    for (let r = 0; r < rows; r++) {
-      const [hh, s, i] = [Math.floor(r / d), Math.floor((r % d) / (d / 2)), r % (d / 2)];
-      out.set(x.subarray(r * cols, (r + 1) * cols), (hh * d + 2 * i + s) * cols);
-    }
-    return out;
-  };
-  const names: Record<string, string> = { input_layernorm: 'attn_norm', post_attention_layernorm: 'ffn_norm', 'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output', 'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down' };
-  const tensors: Record<string, { shape: number[]; type: 'F32'; data: Float32Array }> = {};
-  for (const [name, info] of h.tensors) {
-    let data = tensorToFloat32(bytes, info, h.dataOffset);
-    let g = name === 'model.embed_tokens.weight' ? 'token_embd.weight' : name === 'model.norm.weight' ? 'output_norm.weight' : name === 'lm_head.weight' ? 'output.weight' : '';
-    const m = /^model\.layers\.(\d+)\.(.+)\.weight$/.exec(name);
-    if (m) g = `blk.${m[1]}.${names[m[2]]}.weight`;
-    if (g.endsWith('attn_q.weight')) data = permute(data, cfg.num_attention_heads, info.shape[0], info.shape[1]);
-    if (g.endsWith('attn_k.weight')) data = permute(data, cfg.num_key_value_heads, info.shape[0], info.shape[1]);
-    tensors[g] = { shape: info.shape, type: 'F32', data };
-  }
-  const u = (value: number) => ({ type: 'u32' as const, value });
-  return writeGguf(
-    {
-      'general.architecture': { type: 'string', value: 'llama' },
-      'llama.context_length': u(cfg.max_position_embeddings), 'llama.embedding_length': u(cfg.hidden_size), 'llama.block_count': u(cfg.num_hidden_layers),
-      'llama.feed_forward_length': u(cfg.intermediate_size), 'llama.attention.head_count': u(cfg.num_attention_heads), 'llama.attention.head_count_kv': u(cfg.num_key_value_heads),
-      'llama.attention.layer_norm_rms_epsilon': { type: 'f32', value: cfg.rms_norm_eps }, 'llama.rope.freq_base': { type: 'f32', value: cfg.rope_theta ?? 10000 },
-      'tokenizer.ggml.bos_token_id': u(1), 'tokenizer.ggml.eos_token_id': u(2),
-    },
-    tensors,
-  );
-}
 
 beforeAll(async () => {
   dir = writeTinyChatModel();
@@ -178,7 +140,8 @@ describe('model picker: local files', () => {
 
   it('loads a picked .gguf file, and one dropped on the picker', async () => {
     const page = app.page;
-    const gguf = tinyGguf(dir);
+    // A bias-free tiny Llama (2 layers × 32, like the chat model), converted as llama.cpp does.
+    const gguf = llamaFolderGguf(writeTinyModel('llama-tied'));
     await page.getByTestId('model-gguf').setInputFiles({ name: 'tiny.gguf', mimeType: 'application/octet-stream', buffer: Buffer.from(gguf) });
     await waitModel(page, 'tiny.gguf');
     expect(await status(page)).toMatch(/llama · 2L × 32/);
