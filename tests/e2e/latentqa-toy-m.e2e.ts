@@ -3,6 +3,7 @@
 // features are tested on the smaller toy-s (latentqa.e2e.ts); this file checks the default model's path end to end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from './harness/app';
+import { shownText, textNow } from './harness/page';
 
 let app: App;
 
@@ -14,7 +15,8 @@ afterAll(async () => {
   await app?.close();
 });
 
-const text = (id: string) => app.page.getByTestId(id).textContent({ timeout: 100 }).catch(() => '').then((t) => (t ?? '').replace(/\s+/g, ' ').trim());
+const text = (id: string) => textNow(app.page, id);
+const shown = (id: string) => shownText(app.page, id);
 const noError = async () => expect(await app.page.getByTestId('lqa-error').count()).toBe(0);
 
 describe('LatentQA page on toy-m', () => {
@@ -28,8 +30,8 @@ describe('LatentQA page on toy-m', () => {
     await expect.poll(() => p.getByTestId('busy').count(), { timeout: 60_000 }).toBe(0);
     // `latentlab latentqa read` on toy-m prints the same two strings (the pirate is a held-out persona).
     await expect.poll(() => text('answer-decoded'), { timeout: 60_000 }).toBe('With Arr .');
-    expect(await text('answer-textOnly')).toBe('With .');
-    expect(await text('answer-reply')).toMatch(/^Arr !/);
+    expect(await shown('answer-textOnly')).toBe('With .');
+    expect(await shown('answer-reply')).toMatch(/^Arr !/);
     await noError();
   }, 150_000);
 
@@ -41,8 +43,8 @@ describe('LatentQA page on toy-m', () => {
     await p.getByTestId('steer').click();
     await expect.poll(() => p.getByTestId('steer-table').locator('tbody tr').count().catch(() => 0), { timeout: 120_000 }).toBe(2);
     await noError();
-    expect((await text('steer-losses')).split('→')).toHaveLength(2);
-    expect(await text('steer-scores')).toMatch(/trait word \(Mmm, soup, sauce, kitchen\): \d\.\d\d → \d\.\d\d/);
+    expect((await shown('steer-losses')).split('→')).toHaveLength(2);
+    expect(await shown('steer-scores')).toMatch(/trait word \(Mmm, soup, sauce, kitchen\): \d\.\d\d → \d\.\d\d/);
   }, 150_000);
 
   it('trains a small decoder for two steps', async () => {
@@ -54,7 +56,7 @@ describe('LatentQA page on toy-m', () => {
     const losses = await p.getByTestId('train-losses').locator('li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-loss'))));
     expect(losses).toHaveLength(2);
     for (const l of losses) expect(Number.isFinite(l) && l > 0).toBe(true);
-    expect(await text('decoder-status')).toMatch(/trained here, reads layer 1, 2 steps/);
+    expect(await shown('decoder-status')).toMatch(/trained here, reads layer 1, 2 steps/);
     expect(app.errors).toEqual([]);
   }, 150_000);
 });

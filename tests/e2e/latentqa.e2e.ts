@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from './harness/app';
+import { shownText, textNow } from './harness/page';
 
 let app: App;
 let root: string;
@@ -25,20 +26,24 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const text = (id: string) => app.page.getByTestId(id).textContent({ timeout: 100 }).catch(() => '').then((t) => (t ?? '').replace(/\s+/g, ' ').trim());
+const text = (id: string) => textNow(app.page, id);
+const shown = (id: string) => shownText(app.page, id);
 const noError = async () => expect(await app.page.getByTestId('lqa-error').count()).toBe(0);
 /** The training run's state and step, as the Train page's run controls show them. */
-const runState = () =>
-  app.page.getByTestId('train-status').evaluate((el) => ({ state: el.getAttribute('data-state'), step: Number(el.getAttribute('data-step')) }), undefined, { timeout: 100 }).catch(() => ({ state: '', step: 0 }));
+const readRunState = (timeout?: number) =>
+  app.page.getByTestId('train-status').evaluate((el) => ({ state: el.getAttribute('data-state'), step: Number(el.getAttribute('data-step')) }), undefined, { timeout });
+/** For polls: the state, or an empty one while the controls are not shown yet. */
+const runState = () => readRunState(100).catch(() => ({ state: '', step: 0 }));
 const lossCount = () => app.page.getByTestId('train-losses').locator('li').count().catch(() => 0);
 /** Pauses the run after its next step; the step it paused at. */
 async function pauseRun(): Promise<number> {
   await expect.poll(async () => (await runState()).step, { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
   await app.page.getByTestId('train-pause').click();
   await expect.poll(async () => (await runState()).state, { timeout: 30_000 }).toBe('paused');
-  const { step } = await runState();
+  // A busy machine can make the 100 ms poll read miss the element; this read waits for it.
+  const { step } = await readRunState();
   expect(await lossCount()).toBe(step);
-  expect(await text('train-note')).toMatch(new RegExp(`^paused at step ${step} \\(checkpoint saved`));
+  expect(await shown('train-note')).toMatch(new RegExp(`^paused at step ${step} \\(checkpoint saved`));
   return step;
 }
 
@@ -52,8 +57,8 @@ describe('LatentQA page', () => {
     await p.getByTestId('read').click();
     await expect.poll(() => text('answer-reply'), { timeout: 30_000 }).toMatch(/^Arr !/);
     await expect.poll(() => p.getByTestId('busy').count(), { timeout: 30_000 }).toBe(0);
-    expect(await text('answer-decoded')).toBe('With Arr .');
-    expect(await text('answer-textOnly')).toBe('With Bloom .');
+    expect(await shown('answer-decoded')).toBe('With Arr .');
+    expect(await shown('answer-textOnly')).toBe('With Bloom .');
     await noError();
     await app.shot('latentqa-read');
   }, 60_000);
@@ -77,8 +82,8 @@ describe('LatentQA page', () => {
     await p.getByTestId('steer').click();
     await expect.poll(() => p.getByTestId('steer-table').locator('tbody tr').count().catch(() => 0), { timeout: 60_000 }).toBe(2);
     await noError();
-    expect((await text('steer-losses')).split('→')).toHaveLength(3);
-    expect(await text('steer-scores')).toMatch(/trait word \(Mmm, soup, sauce, kitchen\): \d\.\d\d → \d\.\d\d/);
+    expect((await shown('steer-losses')).split('→')).toHaveLength(3);
+    expect(await shown('steer-scores')).toMatch(/trait word \(Mmm, soup, sauce, kitchen\): \d\.\d\d → \d\.\d\d/);
     for (const row of await p.getByTestId('steer-table').locator('tbody tr').all()) {
       const [, before, after] = await row.locator('td').allTextContents();
       expect(before.length).toBeGreaterThan(0);
@@ -111,7 +116,7 @@ describe('LatentQA page', () => {
     expect(losses).toHaveLength(4);
     // Measured in Chromium on SwiftShader: 10.02, 9.02, 7.79, 7.33 (the seeded order makes them repeatable).
     losses.slice(1).forEach((l, i) => expect(l).toBeLessThan(losses[i]));
-    expect(await text('decoder-status')).toMatch(/trained here, reads layer 1, 4 steps/);
+    expect(await shown('decoder-status')).toMatch(/trained here, reads layer 1, 4 steps/);
     await app.shot('latentqa-train');
 
     const [download] = await Promise.all([p.waitForEvent('download'), p.getByTestId('export-json').click()]);
@@ -148,7 +153,7 @@ describe('LatentQA page', () => {
     await expect.poll(lossCount, { timeout: 60_000 }).toBeGreaterThan(saved);
     await p.getByTestId('train-cancel').click();
     await expect.poll(() => text('train-note'), { timeout: 30_000 }).toMatch(/^cancelled after \d+ steps/);
-    expect(await text('decoder-status')).toMatch(/shipped .*150 steps/);
+    expect(await shown('decoder-status')).toMatch(/shipped .*150 steps/);
     expect(await p.getByTestId('resume-banner').count()).toBe(0);
     await noError();
     expect(app.errors).toEqual([]);

@@ -22,6 +22,9 @@ export async function openApp(opts: { webgpu?: boolean; mounts?: Record<string, 
   const server = await serveStatic(DIST, opts.mounts);
   const browser = await launchChromium({ webgpu: opts.webgpu ?? true });
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  // Clicks and waits are for states (a button enabled, a row shown); on a busy 2-core machine reaching a state
+  // can take far longer than Playwright's 30 s default, so each wait gets the test's own budget instead.
+  page.setDefaultTimeout(150_000);
   const errors: string[] = [];
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('pageerror', (e) => errors.push(e.message));

@@ -31,3 +31,15 @@ export async function waitForAnalysis(page: Page, ids: number[], timeout = 60_00
     await page.waitForTimeout(100);
   }
 }
+
+const squash = (t: string | null) => (t ?? '').replace(/\s+/g, ' ').trim();
+
+/** For polls: an element's text, or '' when it is not shown yet (a short wait, never a long one). */
+export function textNow(page: Page, testId: string): Promise<string> {
+  return page.getByTestId(testId).textContent({ timeout: 100 }).catch(() => '').then(squash);
+}
+
+/** An element that must be there: waits for it however busy the machine is, then its text. */
+export async function shownText(page: Page, testId: string): Promise<string> {
+  return squash(await page.getByTestId(testId).textContent());
+}
