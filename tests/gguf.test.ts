@@ -246,13 +246,33 @@ describe('GGUF', () => {
   test.each([
     ['not GGUF', () => new TextEncoder().encode('{"json": true}'), /not a GGUF file/],
     ['truncated', () => storiesGguf('F32').subarray(0, 200_000), /runs past the data section .*truncated/],
-    ['header cut short', () => storiesGguf('F32').subarray(0, 100), /truncated while reading/],
+    ['header cut short', () => storiesGguf('F32').subarray(0, 100), /header claims \d+ tensors and \d+ metadata entries, more than its 100 bytes can hold: truncated/],
     ['unsupported architecture', () => writeGguf({ ...storiesMetadata(), 'general.architecture': { type: 'string', value: 'mamba' } }, {}), /unsupported architecture "mamba" .*supported GGUF architectures: llama, qwen2/],
     ['missing tensor', () => storiesGguf('F32', 'blk.3.ffn_up.weight'), /tensor blk\.3\.ffn_up\.weight \(model\.layers\.3\.mlp\.up_proj\.weight\) is missing/],
     ['shape disagrees with metadata', () => {
       const b = storiesGguf('F32');
       return writeGguf(storiesMetadata({ 'llama.feed_forward_length': { type: 'u32', value: 160 } }), tensorsOf(b));
     }, /tensor blk\.0\.ffn_gate\.weight .* has shape \[172,64\] but the metadata implies \[160,64\]/],
+    ['general.alignment 0', () => writeGguf(storiesMetadata({ 'general.alignment': { type: 'u32', value: 0 } }), readGgufModelTensors()), /bad\.gguf: general\.alignment is 0; it must be a positive multiple of 8/],
+    ['general.alignment not a number', () => writeGguf(storiesMetadata({ 'general.alignment': { type: 'string', value: '32' } }), readGgufModelTensors()), /general\.alignment is "32"; it must be a positive multiple of 8/],
+    ['a string where a number belongs', () => writeGguf(storiesMetadata({ 'llama.context_length': { type: 'string', value: '2048' } }), readGgufModelTensors()), /bad\.gguf: metadata llama\.context_length is "2048"; it must be a number/],
+    ['a fractional size', () => writeGguf(storiesMetadata({ 'llama.embedding_length': { type: 'f32', value: 64.5 } }), readGgufModelTensors()), /"hidden_size" is 64\.5; it must be a positive integer/],
+    ['zero heads', () => writeGguf(storiesMetadata({ 'llama.attention.head_count': { type: 'u32', value: 0 } }), readGgufModelTensors()), /"num_attention_heads" is 0; it must be a positive integer/],
+    ['a negative norm epsilon', () => writeGguf(storiesMetadata({ 'llama.attention.layer_norm_rms_epsilon': { type: 'f32', value: -1e-5 } }), readGgufModelTensors()), /"rms_norm_eps" is -0\.0000\d+; it must be a positive number/],
+    ['rope base 0', () => writeGguf(storiesMetadata({ 'llama.rope.freq_base': { type: 'f32', value: 0 } }), readGgufModelTensors()), /"rope_theta" is 0; it must be a positive number/],
+    ['fewer blocks than the file holds', () => writeGguf(storiesMetadata({ 'llama.block_count': { type: 'u32', value: 3 } }), readGgufModelTensors()), /the config says num_hidden_layers 3 but the weights also hold layers 3, 4/],
+    ['an absurd array count', () => {
+      const b = writeGguf(storiesMetadata({ 'test.list': { type: 'strings', value: ['a'] } }), readGgufModelTensors());
+      const key = new TextEncoder().encode('test.list');
+      const at = b.findIndex((_, i) => key.every((k, j) => b[i + j] === k)) + key.length + 8; // past the key, its type and element type
+      new DataView(b.buffer, b.byteOffset).setBigUint64(at, 2n ** 40n, true);
+      return b;
+    }, /test\.list claims 1099511627776 array elements but only \d+ bytes remain/],
+    ['a NaN weight', () => {
+      const t = readGgufModelTensors();
+      t['blk.2.ffn_down.weight'].data[172 * 3 + 10] = NaN; // [64, 172]
+      return writeGguf(storiesMetadata(), t);
+    }, /NaN or infinite values, first at: model\.layers\.2\.mlp\.down_proj\.weight \[3, 10\]/],
   ] as [string, () => Uint8Array, RegExp][])('%s is refused with the problem named', async (_, make, msg) => {
     await expect(openGguf(gpu, make(), 'bad.gguf', { dtype: 'f32' })).rejects.toThrow(msg);
   });

@@ -32,6 +32,17 @@ function withHeader(edit: (h: Record<string, any>) => void): Uint8Array {
   return out;
 }
 
+/** The safetensors file with one f32 value overwritten. */
+function withValue(name: string, index: number, value: number): Uint8Array {
+  const out = weights.slice();
+  const len = Number(new DataView(out.buffer).getBigUint64(0, true));
+  const info = JSON.parse(new TextDecoder().decode(out.subarray(8, 8 + len)))[name];
+  new DataView(out.buffer).setFloat32(8 + len + info.data_offsets[0] + 4 * index, value, true);
+  return out;
+}
+
+const cfgWith = (edit: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(config), ...edit });
+
 describe('bad model input', () => {
   let gpu: Gpu;
   beforeAll(async () => {
@@ -46,16 +57,57 @@ describe('bad model input', () => {
     ['overlapping offsets', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.norm.weight'].data_offsets = h['model.layers.0.input_layernorm.weight'].data_offsets; }) }, /overlap/],
     ['out-of-range offsets', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.norm.weight'].data_offsets = [2e6, 2e6 + 256]; }) }, /tensor "model\.norm\.weight" data_offsets \[2000000, 2000256\] run past the data section/],
     ['unknown dtype', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.norm.weight'].dtype = 'F12'; }) }, /tensor "model\.norm\.weight" has unknown dtype "F12"; known: F64, F32/],
-    ['a dtype that is not floats', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.norm.weight'].dtype = 'I32'; }) }, /dtype I32 cannot be read as floats \(supported: F32, F16, BF16, F64\)/],
+    ['a dtype that is not floats', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.norm.weight'].dtype = 'I32'; }) }, /tensor model\.norm\.weight in model\.safetensors has dtype I32: integer or 8-bit tensors cannot be read as weights \(supported: F32, F16, BF16, F64\)/],
     ['a shape that disagrees with the config', { 'config.json': config.replace('"intermediate_size": 172', '"intermediate_size": 160'), 'model.safetensors': weights }, /tensor model\.layers\.0\.mlp\.gate_proj\.weight in model\.safetensors has shape \[172,64\] but the config implies \[160,64\]/],
     ['a missing tensor', { 'config.json': config, 'model.safetensors': withHeader((h) => { delete h['model.layers.2.self_attn.v_proj.weight']; }) }, /tensor model\.layers\.2\.self_attn\.v_proj\.weight is missing from the checkpoint/],
     ['an unsupported architecture', { 'config.json': config.replace('LlamaForCausalLM', 'MambaForCausalLM'), 'model.safetensors': weights }, /unsupported architecture "MambaForCausalLM" in bad-model\/config\.json; supported: GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM/],
     ['a config that is not JSON', { 'config.json': config.slice(0, 40), 'model.safetensors': weights }, /bad-model\/config\.json is not valid JSON/],
     ['no config', { 'model.safetensors': weights }, /bad-model: config\.json is missing/],
     ['no weights', { 'config.json': config }, /bad-model: no model\.safetensors or model\.safetensors\.index\.json/],
+    ['an index whose weight_map is null', { 'config.json': config, 'model.safetensors.index.json': JSON.stringify({ weight_map: null }) }, /bad-model\/model\.safetensors\.index\.json: "weight_map" is null; it must be an object from tensor names to shard files/],
+    ['an index naming a shard outside the folder', { 'config.json': config, 'model.safetensors.index.json': JSON.stringify({ weight_map: { 'model.norm.weight': '../x.safetensors' } }) }, /"weight_map" gives "\.\.\/x\.safetensors" as the shard of model\.norm\.weight/],
+    ['fewer layers in the config than in the weights', { 'config.json': cfgWith({ num_hidden_layers: 3 }), 'model.safetensors': weights }, /the config says num_hidden_layers 3 but the weights also hold layers 3, 4; fix num_hidden_layers/],
+    ['tensors of another model', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['model.extra.weight'] = h['model.norm.weight']; delete h['model.norm.weight']; }) }, /tensor model\.norm\.weight is missing/],
+    ['a leftover tensor', { 'config.json': config, 'model.safetensors': withHeader((h) => { h['vision_tower.proj.weight'] = { ...h['model.norm.weight'], data_offsets: [0, 0], shape: [0] }; }) }, /the weights hold 1 tensor this llama config does not use \(vision_tower\.proj\.weight\)/],
+    ['a NaN weight (f32)', { 'config.json': config, 'model.safetensors': withValue('model.layers.1.self_attn.k_proj.weight', 3 * 64 + 5, NaN) }, /the weights hold NaN or infinite values, first at: model\.layers\.1\.self_attn\.k_proj\.weight \[3, 5\] \(1 non-finite value in layers\.1\.qkv\)/],
+    ['an infinite norm weight (f32)', { 'config.json': config, 'model.safetensors': withValue('model.norm.weight', 7, -Infinity) }, /first at: model\.norm\.weight \[7\] \(1 non-finite value in norm\)/],
     ['an index naming a missing shard', { 'config.json': config, 'model.safetensors.index.json': JSON.stringify({ weight_map: { 'model.norm.weight': 'model-00001-of-00002.safetensors' } }) }, /shard model-00001-of-00002\.safetensors named in model\.safetensors\.index\.json is missing/],
   ] as [string, Record<string, Uint8Array | string>, RegExp][])('%s', async (_, files, msg) => {
     await expect(load(files)).rejects.toThrow(msg);
+  });
+
+  test.each([
+    [{ num_attention_heads: 0 }, /"num_attention_heads" is 0; it must be a positive integer/],
+    [{ num_attention_heads: 12, num_key_value_heads: 4 }, /"hidden_size" 64 is not divisible by "num_attention_heads" 12/],
+    [{ num_key_value_heads: 3 }, /num_attention_heads 8 is not a multiple of num_key_value_heads 3/],
+    [{ hidden_size: 64.5 }, /"hidden_size" is 64\.5; it must be a positive integer/],
+    [{ intermediate_size: '172' }, /"intermediate_size" is missing or not a number/],
+    [{ vocab_size: -512 }, /"vocab_size" is -512; it must be a positive integer/],
+    [{ rms_norm_eps: -1e-5 }, /"rms_norm_eps" is -0\.00001; it must be a positive number/],
+    [{ rope_theta: 0 }, /"rope_theta" is 0; it must be a positive number/],
+    [{ rope_theta: -10000 }, /"rope_theta" is -10000; it must be a positive number/],
+    [{ max_position_embeddings: 0 }, /"max_position_embeddings" is 0; it must be a positive integer/],
+    [{ head_dim: 7 }, /head dimension 7 is odd/],
+    [{ architectures: 'LlamaForCausalLM' }, /"architectures" must be a list of names such as \["LlamaForCausalLM"\], got "LlamaForCausalLM"/],
+    [{ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling\.low_freq_factor is missing; it must be a positive number/],
+    [{ num_hidden_layers: 6 }, /tensor model\.layers\.5\.input_layernorm\.weight is missing from the checkpoint/],
+  ] as [Record<string, unknown>, RegExp][])('config sanity: %j', async (edit, msg) => {
+    await expect(load({ 'config.json': cfgWith(edit), 'model.safetensors': weights })).rejects.toThrow(msg);
+  });
+
+  test('GPT-2 config sanity: heads that do not divide n_embd, a fractional n_inner, a negative epsilon', async () => {
+    const { parseConfig } = await import('../src/engine/config');
+    const gpt2 = { architectures: ['GPT2LMHeadModel'], n_embd: 64, n_head: 4, n_layer: 2, n_positions: 32, vocab_size: 100 };
+    expect(parseConfig(JSON.stringify(gpt2)).headDim).toBe(16);
+    expect(() => parseConfig(JSON.stringify({ ...gpt2, n_head: 6 }))).toThrow(/"n_embd" 64 is not divisible by "n_head" 6/);
+    expect(() => parseConfig(JSON.stringify({ ...gpt2, n_inner: 99.5 }))).toThrow(/"n_inner" is 99\.5; it must be a positive integer/);
+    expect(() => parseConfig(JSON.stringify({ ...gpt2, layer_norm_epsilon: -1 }))).toThrow(/"layer_norm_epsilon" is -1; it must be a positive number/);
+  });
+
+  test('a NaN weight in a matrix split by rows is found in its part, and f16 refuses it as it packs', async () => {
+    const files = { 'config.json': config, 'model.safetensors': withValue('model.embed_tokens.weight', 400 * 64 + 2, NaN) };
+    await expect(Model.load(gpu, memoryFiles('bad-model', files), { dtype: 'f32', maxBinding: 100 * 64 * 4 })).rejects.toThrow(/first at: model\.embed_tokens\.weight \[400, 2\] \(1 non-finite value in embed\)/);
+    await expect(Model.load(gpu, memoryFiles('bad-model', files), { dtype: 'f16' })).rejects.toThrow(/embed: value NaN at \[400, 2\] does not fit f16/);
   });
 
   test('a folder is read by ranges (one tensor at a time), with the same checks: truncated, and bytes gone mid-load', async () => {

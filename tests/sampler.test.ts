@@ -5,7 +5,7 @@ import { nodeGpu } from '../src/gpu/node';
 import { Pass } from '../src/gpu/runtime';
 import { runtimeFor } from '../src/engine/model';
 import { logSoftmax, sampleToken } from '../src/engine/ops';
-import { checkSampling, seededRandom } from '../src/engine/sampler';
+import { checkSampling, sampledToken, seededRandom } from '../src/engine/sampler';
 import { argmax, samplingDistribution } from './reference/sampling';
 
 const rng = seededRandom(17);
@@ -13,9 +13,9 @@ const rng = seededRandom(17);
 const V = 1000;
 const row = Array.from({ length: V }, (_, i) => (i === 5 || i === 700 ? 4 : 3 * Math.sin(i * 0.37) + rng()));
 
-async function draw(n: number, o: { temperature: number; topK?: number; topP?: number }, seed = 1): Promise<number[]> {
+async function draw(n: number, o: { temperature: number; topK?: number; topP?: number }, seed = 1, values = row): Promise<number[]> {
   const rt = runtimeFor(await nodeGpu());
-  const logits = rt.createStatic(Float32Array.from(row));
+  const logits = rt.createStatic(Float32Array.from(values));
   const r = seededRandom(seed);
   const pass = new Pass(rt);
   const reads: Promise<Float32Array>[] = [];
@@ -42,6 +42,17 @@ describe('GPU sampler', () => {
   test('greedy takes the lowest index among equal maxima', async () => {
     expect(argmax(row)).toBe(5);
     expect(await draw(3, { temperature: 0 })).toEqual([5, 5, 5]);
+  });
+
+  test('a NaN or +Inf logit anywhere gives no token (not argmax\'s index 0), greedy or sampled; -Inf is a masked token', async () => {
+    for (const [at, bad] of [[0, NaN], [999, NaN], [300, Infinity]] as const) {
+      const values = row.map((x, i) => (i === at ? bad : x));
+      expect(await draw(1, { temperature: 0 }, 1, values)).toEqual([0xffffffff]);
+      expect(await draw(1, { temperature: 1, topK: 5 }, 1, values)).toEqual([0xffffffff]);
+    }
+    expect(await draw(1, { temperature: 0 }, 1, row.map((x, i) => (i === 5 ? -Infinity : x)))).toEqual([700]);
+    expect(() => sampledToken(0xffffffff, V)).toThrow(/logits hold NaN or \+Inf, so no token can be chosen/);
+    expect(sampledToken(V - 1, V)).toBe(V - 1);
   });
 
   test('temperature sampling follows the softmax', async () => {

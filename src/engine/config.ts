@@ -51,32 +51,51 @@ export function parseConfig(text: string, source = 'config.json'): ModelConfig {
 }
 
 export function configFromJson(raw: Json, source = 'config.json'): ModelConfig {
+  if (raw.architectures !== undefined && !(Array.isArray(raw.architectures) && raw.architectures.every((a) => typeof a === 'string'))) {
+    throw new Error(`${source}: "architectures" must be a list of names such as ["LlamaForCausalLM"], got ${JSON.stringify(raw.architectures)}`);
+  }
   const archs = (raw.architectures as string[] | undefined) ?? [];
   const name = archs[0] ?? String(raw.model_type ?? 'unknown');
+  const bad = (key: string, v: unknown, want: string) => new Error(`${source}: "${key}" is ${JSON.stringify(v) ?? 'missing'}; it must be ${want}`);
   const num = (key: string, fallback?: number): number => {
     const v = raw[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${source}: "${key}" is missing or not a number`);
     return v;
+  };
+  // Sizes: a fraction or zero would silently become a different model (or NaN MiB in the memory plan).
+  const size = (key: string, fallback?: number): number => {
+    const v = num(key, fallback);
+    if (!Number.isSafeInteger(v) || v <= 0) throw bad(key, v, 'a positive integer');
+    return v;
+  };
+  const positive = (key: string, fallback: number): number => {
+    const v = num(key, fallback);
+    if (!(v > 0)) throw bad(key, v, 'a positive number');
+    return v;
+  };
+  const divides = (width: string, w: number, heads: string, h: number) => {
+    if (w % h !== 0) throw new Error(`${source}: "${width}" ${w} is not divisible by "${heads}" ${h}`);
+    return w / h;
   };
   const eos = raw.eos_token_id;
   const eosTokenIds = Array.isArray(eos) ? (eos as number[]) : typeof eos === 'number' ? [eos] : [];
   const bosTokenId = typeof raw.bos_token_id === 'number' ? raw.bos_token_id : null;
 
   if (name === 'GPT2LMHeadModel' || (archs.length === 0 && raw.model_type === 'gpt2')) {
-    const hidden = num('n_embd');
-    const nHeads = num('n_head');
+    const hidden = size('n_embd');
+    const nHeads = size('n_head');
     return {
       arch: 'gpt2',
-      vocab: num('vocab_size'),
+      vocab: size('vocab_size'),
       hidden,
-      nLayers: num('n_layer'),
+      nLayers: size('n_layer'),
       nHeads,
       nKvHeads: nHeads,
-      headDim: hidden / nHeads,
-      intermediate: (raw.n_inner as number | null) ?? 4 * hidden,
-      maxPositions: num('n_positions'),
+      headDim: divides('n_embd', hidden, 'n_head', nHeads),
+      intermediate: raw.n_inner == null ? 4 * hidden : size('n_inner'),
+      maxPositions: size('n_positions'),
       norm: 'layernorm',
-      normEps: num('layer_norm_epsilon', 1e-5),
+      normEps: positive('layer_norm_epsilon', 1e-5),
       act: activation(String(raw.activation_function ?? 'gelu_new'), source),
       gatedMlp: false,
       qkvBias: true,
@@ -90,30 +109,33 @@ export function configFromJson(raw: Json, source = 'config.json'): ModelConfig {
   }
   if (name === 'LlamaForCausalLM' || name === 'Qwen2ForCausalLM') {
     const qwen = name === 'Qwen2ForCausalLM';
-    const hidden = num('hidden_size');
-    const nHeads = num('num_attention_heads');
-    const nKvHeads = num('num_key_value_heads', nHeads);
+    const hidden = size('hidden_size');
+    const nHeads = size('num_attention_heads');
+    const nKvHeads = size('num_key_value_heads', nHeads);
     if (nHeads % nKvHeads !== 0) throw new Error(`${source}: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKvHeads}`);
+    const headDim = raw.head_dim == null ? divides('hidden_size', hidden, 'num_attention_heads', nHeads) : size('head_dim');
+    // Rotary pairs dimension i with i + headDim/2.
+    if (headDim % 2) throw new Error(`${source}: the head dimension ${headDim} is odd; rotary embeddings need an even one`);
     const attnBias = raw.attention_bias === true;
     return {
       arch: qwen ? 'qwen2' : 'llama',
-      vocab: num('vocab_size'),
+      vocab: size('vocab_size'),
       hidden,
-      nLayers: num('num_hidden_layers'),
+      nLayers: size('num_hidden_layers'),
       nHeads,
       nKvHeads,
-      headDim: typeof raw.head_dim === 'number' ? raw.head_dim : hidden / nHeads,
-      intermediate: num('intermediate_size'),
-      maxPositions: num('max_position_embeddings', 2048),
+      headDim,
+      intermediate: size('intermediate_size'),
+      maxPositions: size('max_position_embeddings', 2048),
       norm: 'rmsnorm',
-      normEps: num('rms_norm_eps', 1e-6),
+      normEps: positive('rms_norm_eps', 1e-6),
       act: activation(String(raw.hidden_act ?? 'silu'), source),
       gatedMlp: true,
       qkvBias: qwen || attnBias,
       oBias: !qwen && attnBias,
       mlpBias: raw.mlp_bias === true,
       tiedEmbeddings: raw.tie_word_embeddings === true,
-      rope: rope(raw, source),
+      rope: rope(raw, source, positive),
       bosTokenId,
       eosTokenIds,
     };
@@ -135,22 +157,27 @@ function activation(a: string, source: string): Activation {
   return act;
 }
 
-function rope(raw: Json, source: string): RopeConfig {
-  const theta = typeof raw.rope_theta === 'number' ? raw.rope_theta : 10000;
+function rope(raw: Json, source: string, positive: (key: string, fallback: number) => number): RopeConfig {
+  const theta = positive('rope_theta', 10000);
   const s = raw.rope_scaling as Json | null | undefined;
   if (!s) return { theta, llama3: null };
   const type = String(s.rope_type ?? s.type ?? '');
   if (type === 'default') return { theta, llama3: null };
   if (type !== 'llama3') throw new Error(`${source}: rope_scaling type "${type}" is not supported (supported: llama3)`);
-  return {
-    theta,
-    llama3: {
-      factor: Number(s.factor),
-      lowFreqFactor: Number(s.low_freq_factor),
-      highFreqFactor: Number(s.high_freq_factor),
-      originalMaxPositions: Number(s.original_max_position_embeddings),
-    },
+  const field = (key: string): number => {
+    const v = s[key];
+    if (typeof v !== 'number' || !(v > 0)) throw new Error(`${source}: rope_scaling.${key} is ${JSON.stringify(v) ?? 'missing'}; it must be a positive number`);
+    return v;
   };
+  const llama3 = {
+    factor: field('factor'),
+    lowFreqFactor: field('low_freq_factor'),
+    highFreqFactor: field('high_freq_factor'),
+    originalMaxPositions: field('original_max_position_embeddings'),
+  };
+  // The smoothing between the two wavelengths divides by their difference.
+  if (llama3.highFreqFactor <= llama3.lowFreqFactor) throw new Error(`${source}: rope_scaling.high_freq_factor ${llama3.highFreqFactor} must exceed low_freq_factor ${llama3.lowFreqFactor}`);
+  return { theta, llama3 };
 }
 
 /** Rotary inverse frequencies for one head (HF rotate-half layout: pairs (i, i + headDim/2)). */

@@ -17,7 +17,7 @@ import { moduleSlices, type LoraAdapter } from './lora';
 import type { RopeTable } from './rope';
 import type { Tape } from './tape';
 import type { Weights } from './weights';
-import { checkSampling, type SamplingOptions } from './sampler';
+import { checkSampling, sampledToken, type SamplingOptions } from './sampler';
 
 export interface ForwardOptions {
   hooks?: HookSpec[];
@@ -82,7 +82,7 @@ export async function forwardNext(m: ModelParts, ids: number[], opts: ForwardOpt
   const read = pass.read(id, 4);
   await pass.submit();
   opts.cache?.commit(out.positions);
-  return new Uint32Array((await read).buffer)[0];
+  return sampledToken(new Uint32Array((await read).buffer)[0], m.cfg.vocab);
 }
 
 export interface Recorded {

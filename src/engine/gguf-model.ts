@@ -8,6 +8,23 @@ import type { TensorSource } from './weights';
 
 const ARCHS: Record<string, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM' };
 
+const LAYER_PARTS: Record<string, string> = {
+  'input_layernorm.weight': 'attn_norm.weight',
+  'post_attention_layernorm.weight': 'ffn_norm.weight',
+  'self_attn.q_proj.weight': 'attn_q.weight',
+  'self_attn.k_proj.weight': 'attn_k.weight',
+  'self_attn.v_proj.weight': 'attn_v.weight',
+  'self_attn.o_proj.weight': 'attn_output.weight',
+  'self_attn.q_proj.bias': 'attn_q.bias',
+  'self_attn.k_proj.bias': 'attn_k.bias',
+  'self_attn.v_proj.bias': 'attn_v.bias',
+  'self_attn.o_proj.bias': 'attn_output.bias',
+  'mlp.gate_proj.weight': 'ffn_gate.weight',
+  'mlp.up_proj.weight': 'ffn_up.weight',
+  'mlp.down_proj.weight': 'ffn_down.weight',
+};
+const LAYER_PARTS_HF = Object.fromEntries(Object.entries(LAYER_PARTS).map(([hf, g]) => [g, hf]));
+
 /** Hugging Face name → llama.cpp name, for one layer's tensors and the rest. */
 function ggufName(hf: string): string | null {
   const fixed: Record<string, string> = {
@@ -18,22 +35,16 @@ function ggufName(hf: string): string | null {
   if (fixed[hf]) return fixed[hf];
   const m = /^model\.layers\.(\d+)\.(.+)$/.exec(hf);
   if (!m) return null;
-  const parts: Record<string, string> = {
-    'input_layernorm.weight': 'attn_norm.weight',
-    'post_attention_layernorm.weight': 'ffn_norm.weight',
-    'self_attn.q_proj.weight': 'attn_q.weight',
-    'self_attn.k_proj.weight': 'attn_k.weight',
-    'self_attn.v_proj.weight': 'attn_v.weight',
-    'self_attn.o_proj.weight': 'attn_output.weight',
-    'self_attn.q_proj.bias': 'attn_q.bias',
-    'self_attn.k_proj.bias': 'attn_k.bias',
-    'self_attn.v_proj.bias': 'attn_v.bias',
-    'self_attn.o_proj.bias': 'attn_output.bias',
-    'mlp.gate_proj.weight': 'ffn_gate.weight',
-    'mlp.up_proj.weight': 'ffn_up.weight',
-    'mlp.down_proj.weight': 'ffn_down.weight',
-  };
-  return parts[m[2]] ? `blk.${m[1]}.${parts[m[2]]}` : null;
+  return LAYER_PARTS[m[2]] ? `blk.${m[1]}.${LAYER_PARTS[m[2]]}` : null;
+}
+
+/** llama.cpp name → Hugging Face name (the inverse of ggufName), or the GGUF name itself when it has none. */
+function hfName(g: string): string {
+  const fixed: Record<string, string> = { 'token_embd.weight': 'model.embed_tokens.weight', 'output_norm.weight': 'model.norm.weight', 'output.weight': 'lm_head.weight' };
+  if (fixed[g]) return fixed[g];
+  const m = /^blk\.(\d+)\.(.+)$/.exec(g);
+  const hf = m && `model.layers.${m[1]}.${LAYER_PARTS_HF[m[2]] ?? ''}`;
+  return hf && ggufName(hf) === g ? hf : g;
 }
 
 export interface GgufModel {
@@ -54,7 +65,10 @@ export async function readGgufModel(src: Uint8Array | RandomAccessFile, source =
   if (!hfArch) throw new Error(`unsupported architecture "${arch}" in ${source} (general.architecture); supported GGUF architectures: ${Object.keys(ARCHS).join(', ')}`);
   const num = (k: string): number | undefined => {
     const v = md.get(`${arch}.${k}`);
-    return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
+    if (v === undefined) return undefined;
+    if (typeof v === 'number') return v;
+    if (typeof v === 'bigint') return Number(v);
+    throw new Error(`${source}: metadata ${arch}.${k} is ${JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? Number(x) : x))?.slice(0, 80)}; it must be a number`);
   };
   const req = (k: string): number => {
     const v = num(k);
@@ -102,6 +116,7 @@ function ggufTensors(file: GgufFile, src: Uint8Array | RandomAccessFile, cfg: Mo
     return decodeGgufTensor(t, await src.read(a, b));
   };
   return {
+    names: () => [...file.tensors.keys()].map(hfName),
     has: (hf) => {
       const g = ggufName(hf);
       return g !== null && file.tensors.has(g);

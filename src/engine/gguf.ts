@@ -78,6 +78,8 @@ export function parseGguf(bytes: Uint8Array, source = 'GGUF file', fileSize = by
       case 9: {
         const t = u32(`${what} element type`);
         const n = u64(`${what} count`);
+        // Every element takes at least one byte: a larger count is a corrupt file, not a huge allocation.
+        if (n > fileSize - at) throw new Error(`${source}: ${what} claims ${n} array elements but only ${fileSize - at} bytes remain`);
         const out: GgufValue[] = new Array(n);
         for (let i = 0; i < n; i++) out[i] = value(t, what);
         return out;
@@ -95,6 +97,8 @@ export function parseGguf(bytes: Uint8Array, source = 'GGUF file', fileSize = by
   if (version !== 2 && version !== 3) throw new Error(`${source}: GGUF version ${version} is not supported (2 and 3 are)`);
   const nTensors = u64('tensor count');
   const nKv = u64('metadata count');
+  // A tensor info takes at least 24 bytes, a key/value at least 13.
+  if (nTensors * 24 + nKv * 13 > fileSize - at) throw new Error(`${source}: header claims ${nTensors} tensors and ${nKv} metadata entries, more than its ${fileSize} bytes can hold: truncated or not a GGUF file`);
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < nKv; i++) {
     const key = str('metadata key');
@@ -110,7 +114,11 @@ export function parseGguf(bytes: Uint8Array, source = 'GGUF file', fileSize = by
     const type = u32(`type of ${name}`);
     tensors.set(name, { name, dims, type, offset: u64(`offset of ${name}`) });
   }
-  const align = Number(metadata.get('general.alignment') ?? 32);
+  const alignment = metadata.get('general.alignment') ?? 32;
+  const align = typeof alignment === 'bigint' ? Number(alignment) : alignment;
+  if (typeof align !== 'number' || !Number.isInteger(align) || align <= 0 || align % 8 !== 0) {
+    throw new Error(`${source}: general.alignment is ${JSON.stringify(typeof alignment === 'bigint' ? Number(alignment) : alignment)}; it must be a positive multiple of 8`);
+  }
   const dataOffset = Math.ceil(at / align) * align;
   const dataSize = fileSize - dataOffset;
   for (const t of tensors.values()) {

@@ -29,3 +29,9 @@ export function checkSampling(o: SamplingOptions): void {
   const topK = o.topK ?? 0;
   if (!Number.isInteger(topK) || topK < 0) throw new Error(`top_k must be a non-negative integer, got ${topK}`);
 }
+
+/** The id sampling.wgsl chose, or an error when the logits held NaN or +Inf (the kernel then writes 0xffffffff). */
+export function sampledToken(id: number, vocab: number): number {
+  if (id < vocab) return id;
+  throw new Error('the logits hold NaN or +Inf, so no token can be chosen (greedy would have returned token 0); a hook edit or the weights produced non-finite values');
+}
