@@ -6,7 +6,7 @@ import { Pass, type Runtime } from '../gpu/runtime';
 import type { ModelConfig } from './config';
 import type { ModelFiles } from './files';
 import { matmulStrided } from './grad-ops';
-import { LoraAdapter, allModules, checkDropout, moduleSlices, type LinearSite } from './lora';
+import { LoraAdapter, allModules, checkDropout, matchesTarget, moduleSlices, type LinearSite } from './lora';
 import { parseSafetensors, tensorToFloat32, writeSafetensors } from './safetensors';
 import type { Weights } from './weights';
 import { packedWeightOf } from './packed-weights';
@@ -48,38 +48,74 @@ export async function exportPeft(rt: Runtime, cfg: ModelConfig, lora: LoraAdapte
 }
 
 export async function importPeft(rt: Runtime, cfg: ModelConfig, files: ModelFiles): Promise<LoraAdapter> {
+  const where = `${files.label}/adapter_config.json`;
   const cfgBytes = await files.read('adapter_config.json');
   if (!cfgBytes) throw new Error(`${files.label}: adapter_config.json is missing`);
   let ac: Record<string, unknown>;
   try {
     ac = JSON.parse(new TextDecoder().decode(cfgBytes));
   } catch (e) {
-    throw new Error(`${files.label}/adapter_config.json is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`${where} is not valid JSON: ${(e as Error).message}`);
   }
+  if (!ac || typeof ac !== 'object' || Array.isArray(ac)) throw new Error(`${where} is not a JSON object`);
   if (ac.peft_type !== 'LORA') throw new Error(`${files.label}: peft_type "${String(ac.peft_type)}" is not supported (only LORA)`);
-  const rank = Number(ac.r);
-  const alpha = Number(ac.lora_alpha ?? rank);
-  const targets = Array.isArray(ac.target_modules) ? (ac.target_modules as string[]) : [String(ac.target_modules)];
+  const rank = ac.r as number;
+  if (!Number.isSafeInteger(rank) || rank <= 0) throw new Error(`${where}: "r" is ${JSON.stringify(rank) ?? 'missing'}; it must be a positive integer`);
+  const alpha = (ac.lora_alpha ?? rank) as number;
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new Error(`${where}: "lora_alpha" is ${JSON.stringify(alpha)}; it must be a number`);
+  for (const key of ['rank_pattern', 'alpha_pattern']) {
+    const v = ac[key];
+    if (v && typeof v === 'object' && Object.keys(v).length) throw new Error(`${where}: "${key}" (per-module ranks or alphas) is not supported; every module must use r ${rank} and lora_alpha ${alpha}`);
+  }
+  const t = ac.target_modules;
+  if (!(typeof t === 'string' || (Array.isArray(t) && t.length && t.every((x) => typeof x === 'string')))) {
+    throw new Error(`${where}: "target_modules" is ${JSON.stringify(t) ?? 'missing'}; it must be a list of module names or one name`);
+  }
+  const targets = typeof t === 'string' ? [t] : (t as string[]);
   // rsLoRA scales by alpha / √r; the engine's scale is alpha / r, so fold the difference into alpha.
   const effAlpha = ac.use_rslora === true ? alpha * Math.sqrt(rank) : alpha;
+  const file = `${files.label}/adapter_model.safetensors`;
   const bytes = await files.read('adapter_model.safetensors');
   if (!bytes) throw new Error(`${files.label}: adapter_model.safetensors is missing`);
-  const st = parseSafetensors(bytes, `${files.label}/adapter_model.safetensors`);
+  const st = parseSafetensors(bytes, file);
   const modules = new Map(allModules(cfg).map((m) => [m.name, m]));
   const dropout = Number(ac.lora_dropout ?? 0);
   checkDropout(dropout);
-  const lora = new LoraAdapter({ rank, alpha: effAlpha, targets, dropout });
+
+  // Every tensor is checked (name, shape, values) before anything goes to the GPU.
+  const found = new Map<string, { A?: Float32Array; B?: Float32Array }>();
   for (const [name, info] of st.tensors) {
-    const m = /^base_model\.model\.(.+)\.lora_A(?:\.default)?\.weight$/.exec(name);
-    if (!m) continue;
+    const m = /^base_model\.model\.(.+)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
+    if (!m) throw new Error(`${file}: tensor ${name} is not a LoRA weight (base_model.model.<module>.lora_A.weight or lora_B.weight); other PEFT tensors (biases, embeddings, DoRA magnitudes) are not supported`);
     const mod = modules.get(m[1]);
-    if (!mod) throw new Error(`${files.label}: adapter module ${m[1]} does not exist in this ${cfg.arch} model`);
-    const bName = name.replace('lora_A', 'lora_B');
-    const bInfo = st.tensors.get(bName);
-    if (!bInfo) throw new Error(`${files.label}: ${bName} is missing`);
-    lora.add(rt, mod.name, tensorToFloat32(bytes, info, st.dataOffset), tensorToFloat32(bytes, bInfo, st.dataOffset), mod.inDim, mod.width);
+    if (!mod) throw new Error(`${file}: adapter module ${m[1]} does not exist in this ${cfg.arch} model`);
+    const want = m[2] === 'A' ? [rank, mod.inDim] : [mod.width, rank];
+    if (info.shape.length !== 2 || info.shape[0] !== want[0] || info.shape[1] !== want[1]) {
+      const flipped = info.shape.length === 2 && info.shape[0] === want[1] && info.shape[1] === want[0];
+      throw new Error(`${file}: ${name} has shape [${info.shape}] but r ${rank} and this model need [${want}]${flipped ? ' (transposed?)' : ''}`);
+    }
+    const values = tensorToFloat32(bytes, info, st.dataOffset);
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${file}: ${name} holds ${values[bad]} at [${Math.floor(bad / want[1])}, ${bad % want[1]}]; an adapter must be finite`);
+    const entry = found.get(m[1]) ?? {};
+    entry[m[2] as 'A' | 'B'] = values;
+    found.set(m[1], entry);
   }
-  if (!lora.modules.size) throw new Error(`${files.label}: adapter_model.safetensors holds no LoRA tensors`);
+  if (!found.size) throw new Error(`${file} holds no LoRA tensors`);
+  // target_modules and the tensors must agree: a module trained but not targeted, or targeted but absent, is a
+  // mismatched adapter ("all-linear" targets every linear module but the head, as PEFT means it).
+  const allLinear = targets.includes('all-linear');
+  for (const [name, ab] of found) {
+    if (!ab.A || !ab.B) throw new Error(`${file}: ${name} has lora_${ab.A ? 'A' : 'B'} but no lora_${ab.A ? 'B' : 'A'}`);
+    if (!allLinear && !matchesTarget(name, targets)) throw new Error(`${file} has LoRA tensors for ${name}, which target_modules ${JSON.stringify(targets)} in ${where} does not name`);
+  }
+  for (const target of targets) {
+    if (target !== 'all-linear' && ![...found.keys()].some((n) => matchesTarget(n, [target]))) {
+      throw new Error(`${where}: target_modules names "${target}" but ${file} holds no tensors for it`);
+    }
+  }
+  const lora = new LoraAdapter({ rank, alpha: effAlpha, targets, dropout });
+  for (const [name, ab] of found) lora.add(rt, name, ab.A!, ab.B!, modules.get(name)!.inDim, modules.get(name)!.width);
   return lora;
 }
 
