@@ -1,5 +1,6 @@
 // Next-token choice on the GPU from one row of logits, so generation reads back 4 bytes, not a vocabulary row.
-// One workgroup. Greedy: argmax, lowest index on ties. Otherwise x = (logit - max) / temperature, and the kept
+// One workgroup. A NaN or +Inf logit has no answer: the id written is 0xffffffff (the caller refuses it), never
+// argmax's index 0. Greedy: argmax, lowest index on ties. Otherwise x = (logit - max) / temperature, and the kept
 // set is {x ≥ θ}: θ is found by bisection as the largest threshold keeping ≥ k tokens (top-k) and, within
 // those, ≥ p of the probability mass (top-p) — the nucleus without sorting. Then the token where the
 // cumulative kept mass, in index order, first reaches u · (kept mass).
@@ -22,6 +23,15 @@ struct Params {
 const WG = 256u;
 var<workgroup> rv: array<f32, WG>;
 var<workgroup> ri: array<u32, WG>;
+var<workgroup> nonFinite: atomic<u32>; // workgroup memory starts zeroed
+
+const NO_TOKEN = 0xffffffffu;
+
+// NaN or +Inf, from the bits (float comparisons may assume finite values). -Inf is a masked token.
+fn badLogit(x: f32) -> bool {
+  let b = bitcast<u32>(x);
+  return (b & 0x7fffffffu) > 0x7f800000u || b == 0x7f800000u;
+}
 
 fn sumAll(v: f32, lid: u32) -> f32 {
   rv[lid] = v;
@@ -56,9 +66,12 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
   // Argmax (also the greedy answer): value, then lowest index.
   var bv = -3.0e38;
   var bi = 0u;
+  var bad = false;
   for (var i = lo; i < hi; i++) {
     if (logits[i] > bv) { bv = logits[i]; bi = i; }
+    bad = bad || badLogit(logits[i]);
   }
+  if (bad) { atomicStore(&nonFinite, 1u); }
   rv[lid] = bv;
   ri[lid] = select(bi, 0xffffffffu, lo >= hi);
   workgroupBarrier();
@@ -76,8 +89,9 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
   let m = rv[0];
   let best = ri[0];
   workgroupBarrier();
+  let refuse = atomicLoad(&nonFinite) != 0u;
   if (p.greedy == 1u) {
-    if (lid == 0u) { out[0] = bitcast<f32>(best); }
+    if (lid == 0u) { out[0] = bitcast<f32>(select(best, NO_TOKEN, refuse)); }
     return;
   }
   let invT = 1.0 / p.temperature;
@@ -148,7 +162,7 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
         if (goal < 0.0) { searching = false; }
       }
     }
-    out[0] = bitcast<f32>(pick);
+    out[0] = bitcast<f32>(select(pick, NO_TOKEN, refuse));
   }
 }
 
