@@ -29,16 +29,42 @@ export function encodeCheckpoint(s: TrainState): Uint8Array {
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): TrainState {
   const st = parseSafetensors(bytes, source);
   if (st.metadata.format !== 'latentlab-checkpoint') throw new Error(`${source} is not a LatentLab training checkpoint`);
-  const get = (name: string) => {
+  const meta = (key: string): unknown => {
+    const text = st.metadata[key];
+    if (text === undefined) throw new Error(`${source}: metadata "${key}" is missing; the checkpoint is damaged or was not written by LatentLab`);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new Error(`${source}: metadata "${key}" is not valid JSON: ${text.slice(0, 80)}`);
+    }
+  };
+  const step = meta('step');
+  if (!Number.isSafeInteger(step) || (step as number) < 0) throw new Error(`${source}: metadata "step" is ${JSON.stringify(step)}; it must be a non-negative integer`);
+  const cursor = meta('cursor');
+  const c = cursor as Record<string, unknown> | null;
+  if (!c || typeof c !== 'object' || ![c.epoch, c.index].every((v) => Number.isSafeInteger(v) && (v as number) >= 0)) {
+    throw new Error(`${source}: metadata "cursor" is ${JSON.stringify(cursor)}; it must be the data order's position {"epoch": E, "index": I}`);
+  }
+  const settings = meta('settings');
+  if (!settings || typeof settings !== 'object' || Array.isArray(settings)) throw new Error(`${source}: metadata "settings" is ${JSON.stringify(settings)}; it must be an object`);
+  const get = (name: string, n?: number) => {
     const info = st.tensors.get(name);
     if (!info) throw new Error(`${source}: tensor ${name} is missing`);
-    return tensorToFloat32(bytes, info, st.dataOffset);
+    const values = tensorToFloat32(bytes, info, st.dataOffset);
+    if (n !== undefined && values.length !== n) throw new Error(`${source}: tensor ${name} has ${values.length} values but ${name.split("::")[0]} has ${n}`);
+    // A non-finite value would carry on training as NaN from the first resumed step.
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${source}: tensor ${name} holds ${values[bad]} at index ${bad}; the checkpoint is not usable`);
+    return values;
   };
   const names = [...st.tensors.keys()].filter((n) => !n.includes('::'));
   return {
-    step: Number(st.metadata.step),
-    cursor: JSON.parse(st.metadata.cursor),
-    settings: JSON.parse(st.metadata.settings),
-    tensors: names.map((name) => ({ name, value: get(name), m1: get(`${name}::m1`), m2: get(`${name}::m2`) })),
+    step: step as number,
+    cursor: cursor as Cursor,
+    settings: settings as Record<string, unknown>,
+    tensors: names.map((name) => {
+      const value = get(name);
+      return { name, value, m1: get(`${name}::m1`, value.length), m2: get(`${name}::m2`, value.length) };
+    }),
   };
 }

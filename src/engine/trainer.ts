@@ -197,7 +197,10 @@ export class Trainer {
     const byName = new Map(state.map((s) => [s.name, s]));
     for (const p of this.params) {
       const s = byName.get(p.name);
-      if (!s || s.value.length !== p.n) throw new Error(`checkpoint has no tensor ${p.name} of ${p.n} values`);
+      if (!s || s.value.length !== p.n) {
+        const had = s ? `has ${s.value.length} values for ${p.name}, this run ${p.n}` : `has no tensor ${p.name}`;
+        throw new Error(`the checkpoint does not fit this model: it ${had} (it was saved from another model, or with another LoRA rank or targets)`);
+      }
       this.m.rt.write(p.buf, s.value);
       this.m.rt.write(this.flat.m1, s.m1, p.offset * 4);
       this.m.rt.write(this.flat.m2, s.m2, p.offset * 4);
