@@ -1,5 +1,6 @@
 // `latentlab finetune`: LoRA training from the command line, writing a PEFT adapter.
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../engine/files-node';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportPeft } from '../engine/peft';
@@ -76,13 +77,13 @@ export async function finetuneCommand(l: Loaded, args: Args): Promise<object> {
     tokens += r.tokens;
     peakBytes = Math.max(peakBytes, r.peakBytes);
     if (!args.json) process.stderr.write(`step ${r.step} loss ${r.loss.toFixed(4)} grad-norm ${r.gradNorm.toFixed(3)}\n`);
-    if (ckpt && (r.step % every === 0 || r.step === steps)) await writeFile(ckpt, await run.checkpoint());
+    if (ckpt && (r.step % every === 0 || r.step === steps)) await writeFileAtomic(ckpt, await run.checkpoint());
   }
   const seconds = (performance.now() - t0) / 1000;
   const peft = await exportPeft(l.model.parts.rt, l.model.config, run.lora, l.model.label);
   await mkdir(outDir, { recursive: true });
-  await writeFile(join(outDir, 'adapter_config.json'), peft['adapter_config.json']);
-  await writeFile(join(outDir, 'adapter_model.safetensors'), peft['adapter_model.safetensors']);
+  await writeFileAtomic(join(outDir, 'adapter_config.json'), peft['adapter_config.json']);
+  await writeFileAtomic(join(outDir, 'adapter_model.safetensors'), peft['adapter_model.safetensors']);
   run.dispose();
   return { losses, tokens_per_s: seconds > 0 ? tokens / seconds : 0, peak_bytes: peakBytes, steps: losses.length, out: outDir };
 }

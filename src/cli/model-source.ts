@@ -40,6 +40,7 @@ export async function openModelArg(gpu: Gpu, args: Args): Promise<OpenedModel> {
     token: typeof args.token === 'string' ? args.token : process.env.HF_TOKEN,
     store: cacheStore(args),
     onProgress: args.quiet ? undefined : progressPrinter(),
+    onWait: (message) => process.stderr.write(`note: ${message}\n`),
   });
   return openFiles(gpu, files, opts);
 }

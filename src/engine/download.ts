@@ -1,11 +1,17 @@
 // Download a Hub model into a ModelStore with progress, cancellation and resume, then serve its files from
-// the store. The second load of the same repo@revision checks the stored files (size, safetensors header)
-// and makes no request at all.
-
+// the store. Every file is checked before it counts as cached: its size against the Hub's, its content against
+// the hash the Hub gives (sha256 for LFS files, the git blob sha1 for the rest), and small files by parsing. The
+// second load of the same repo@revision checks the stored files (size, safetensors header, and the hash again
+// where the file changed on disk since) and makes no request at all. A folder store is locked while a process
+// downloads into it, so a second process waits and then shares the result.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { sha1 } from '@noble/hashes/legacy.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ModelFiles } from './files';
 import { checkHubResponse, hubHeaders, hubUrl, HubError, type HubOptions } from './hub';
 import { storeKey, type Manifest, type ModelStore } from './model-store';
 import { parseSafetensorsHeader, safetensorsHeaderSize } from './safetensors';
+import { weightMap } from './weights';
 
 export interface Progress {
   /** The file being fetched, its bytes so far and its size. */
@@ -23,6 +29,8 @@ export interface DownloadOptions extends HubOptions {
   store: ModelStore;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
+  /** Told once when another process holds the model's cache entry and this one waits for it. */
+  onWait?: (message: string) => void;
 }
 
 /** Files a model may have besides its weights; config.json is the only one required. */
@@ -37,9 +45,15 @@ export async function hubModelFiles(repo: string, opts: DownloadOptions): Promis
   const key = storeKey(repo, revision);
   const store = opts.store;
   const label = `${repo}@${revision}`;
-  let manifest = await store.manifest(key);
-  if (manifest && (await intact(store, key, manifest)).length > 0) manifest = null;
-  if (!manifest) manifest = await download(repo, key, opts);
+  const release = await store.lock?.(key, (holder) => opts.onWait?.(`${label}: waiting for ${holder}, which is downloading it into ${store.label}`), opts.signal);
+  let manifest: Manifest | null;
+  try {
+    manifest = await store.manifest(key);
+    if (manifest && (await intact(store, key, manifest)).length > 0) manifest = null;
+    if (!manifest) manifest = await download(repo, key, opts);
+  } finally {
+    await release?.();
+  }
   const m = manifest;
   const stale = (path: string) => new Error(`${label}: cached ${path} changed since it was checked (${store.label}); delete it with \`latentlab models rm ${repo}\``);
   return {
@@ -62,16 +76,58 @@ export async function hubModelFiles(repo: string, opts: DownloadOptions): Promis
 /** Files of a stored model that are missing or damaged (each dropped, to be fetched again). */
 export async function intact(store: ModelStore, key: string, m: Manifest): Promise<string[]> {
   const bad: string[] = [];
+  let restamped = false;
   for (const [path, size] of Object.entries(m.files)) {
     const have = await store.size(key, path);
     let ok = have === size;
     if (ok && path.endsWith('.safetensors')) ok = (await safetensorsProblem(store, key, path, size)) === null;
+    // A file changed on disk since it was verified (same size, new bytes) is hashed again.
+    const hash = m.hashes?.[path];
+    const stamp = ok && hash && store.stamp ? await store.stamp(key, path) : null;
+    if (stamp && stamp !== m.stamps?.[path]) {
+      ok = (await hashProblem(store, key, path, size, hash!)) === null;
+      if (ok) (m.stamps ??= {})[path] = stamp;
+      restamped ||= ok;
+    }
     if (!ok) {
       bad.push(path);
       await store.drop(key, path);
     }
   }
+  if (restamped && !bad.length) await store.saveManifest(key, m);
   return bad;
+}
+
+/** Why a stored file does not match the Hub's hash, or null when it does. Read back in chunks: shards are GBs. */
+async function hashProblem(store: ModelStore, key: string, path: string, size: number, hash: string): Promise<string | null> {
+  const [kind, want] = hash.split(':');
+  const h = kind === 'sha256' ? sha256.create() : sha1.create();
+  // The Hub's ETag of a file kept in git is its blob id: sha1 of "blob <size>\0" and the bytes.
+  if (kind === 'git-sha1') h.update(new TextEncoder().encode(`blob ${size}\0`));
+  const CHUNK = 16 * 2 ** 20;
+  for (let at = 0; at < size; at += CHUNK) h.update(await store.readRange(key, path, at, Math.min(size, at + CHUNK)));
+  const got = bytesToHex(h.digest());
+  return got === want ? null : `does not match the Hub's ${kind} (expected ${want}, got ${got})`;
+}
+
+/** Small files are parsed before they count as cached: an HTML error page or a cut-off file must not stay. */
+async function parseProblem(store: ModelStore, key: string, path: string): Promise<string | null> {
+  if (!path.endsWith('.json') && !path.endsWith('.jinja')) return null;
+  const bytes = await store.read(key, path);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes!);
+  } catch {
+    return 'is not UTF-8 text';
+  }
+  if (path.endsWith('.jinja')) return null;
+  try {
+    const v = JSON.parse(text);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return 'is not a JSON object';
+    return null;
+  } catch (e) {
+    return `is not valid JSON (${(e as Error).message}; it begins ${JSON.stringify(text.slice(0, 40))})`;
+  }
 }
 
 async function safetensorsProblem(store: ModelStore, key: string, path: string, size: number): Promise<string | null> {
@@ -92,9 +148,11 @@ async function download(repo: string, key: string, opts: DownloadOptions): Promi
   const doFetch = opts.fetch ?? fetch;
   const revision = opts.revision ?? 'main';
   const files: Record<string, number> = {};
+  const hashes: Record<string, string> = {};
   const missing: string[] = [];
 
   // Sizes first (HEAD), so progress can say bytes of total; config.json also tells whether the repo exists.
+  // The Hub names an LFS file's sha256 in X-Linked-Etag and a git file's blob sha1 in its ETag.
   const head = async (path: string): Promise<number | null> => {
     let res: Response;
     try {
@@ -108,6 +166,10 @@ async function download(repo: string, key: string, opts: DownloadOptions): Promi
     // The Hub gives an LFS file's size in X-Linked-Size; a compressed response's length is not the file's.
     const linked = res.headers.get('x-linked-size');
     const len = res.headers.get('content-encoding') ? null : res.headers.get('content-length');
+    const tag = (name: string) => res.headers.get(name)?.replace(/^W\//, '').replace(/"/g, '').toLowerCase() ?? '';
+    const lfs = tag('x-linked-etag');
+    if (/^[0-9a-f]{64}$/.test(lfs)) hashes[path] = `sha256:${lfs}`;
+    else if (!linked && /^[0-9a-f]{40}$/.test(tag('etag'))) hashes[path] = `git-sha1:${tag('etag')}`;
     return Number(linked ?? len ?? -1);
   };
   const configSize = await head('config.json');
@@ -131,7 +193,7 @@ async function download(repo: string, key: string, opts: DownloadOptions): Promi
   let loaded = 0;
   let cached = 0;
   const fetchOne = async (path: string): Promise<void> => {
-    const size = await fetchFile(repo, key, path, files[path], opts, doFetch, (fileLoaded, fromStore) => {
+    const size = await fetchFile(repo, key, path, files[path], hashes[path], opts, doFetch, (fileLoaded, fromStore) => {
       cached += fromStore;
       opts.onProgress?.({ file: path, fileLoaded, fileTotal: files[path], loaded: loaded + fileLoaded, total, cached });
     });
@@ -157,10 +219,11 @@ async function download(repo: string, key: string, opts: DownloadOptions): Promi
     const index = await store.read(key, 'model.safetensors.index.json');
     let map: Record<string, string>;
     try {
-      map = JSON.parse(new TextDecoder().decode(index!)).weight_map;
-      if (!map || typeof map !== 'object') throw new Error('no "weight_map" object');
+      map = weightMap(index!, `${repo}/model.safetensors.index.json`);
     } catch (e) {
-      throw new Error(`${repo}: model.safetensors.index.json is not a valid index: ${(e as Error).message}`);
+      // A bad index must not stay cached to fail every later run.
+      await store.drop(key, 'model.safetensors.index.json');
+      throw e;
     }
     const shards = [...new Set(Object.values(map))];
     for (const s of shards) {
@@ -171,7 +234,12 @@ async function download(repo: string, key: string, opts: DownloadOptions): Promi
     }
     for (const s of shards) await fetchOne(s);
   }
-  const manifest: Manifest = { repo, revision, files, missing, savedAt: new Date().toISOString() };
+  const stamps: Record<string, string> = {};
+  for (const path of Object.keys(hashes)) {
+    const stamp = await store.stamp?.(key, path);
+    if (stamp) stamps[path] = stamp;
+  }
+  const manifest: Manifest = { repo, revision, files, missing, savedAt: new Date().toISOString(), hashes, stamps };
   const bad = await intact(store, key, manifest);
   if (bad.length) throw new Error(`${repo}: downloaded ${bad.join(', ')} failed the integrity check (size or safetensors header); run again to fetch it anew`);
   await store.saveManifest(key, manifest);
@@ -187,10 +255,15 @@ async function fetchFile(
   key: string,
   path: string,
   expected: number,
+  hash: string | undefined,
   opts: DownloadOptions,
   doFetch: typeof fetch,
   progress: (loaded: number, fromStore: number) => void,
 ): Promise<number> {
+  const inconsistent = async (what: string) => {
+    await opts.store.drop(key, path);
+    return new HubError(`${repo}: ${path}: the server announced ${expected} bytes (HEAD) but ${what}; it serves inconsistent data (a proxy or mirror?), so nothing of the file was kept`, 0);
+  };
   const { store, signal } = opts;
   const done = await store.size(key, path);
   if (done !== null && (expected < 0 || done === expected)) {
@@ -211,8 +284,10 @@ async function fetchFile(
   }
   checkHubResponse(res, repo, path, opts);
   if (res.status === 404) throw new HubError(`${repo}: ${path} disappeared from the Hub while downloading`, 404);
-  if (res.status === 416 && have === expected) {
+  if (res.status === 416) {
+    if (have !== expected) throw await inconsistent(`refuses a range from byte ${have} (HTTP 416)`);
     await store.finish(key, path);
+    await checkContent(repo, key, path, have, hash, opts);
     progress(have, have);
     return have;
   }
@@ -222,6 +297,9 @@ async function fetchFile(
     if (have > 0) await store.drop(key, path);
     have = 0;
   }
+  // The size this response promises (a range's total, or the whole body's length) must be the announced one.
+  const total = have > 0 ? Number(/\/(\d+)$/.exec(range ?? '')?.[1] ?? NaN) : res.headers.get('content-encoding') ? NaN : Number(res.headers.get('content-length') ?? NaN);
+  if (expected >= 0 && Number.isFinite(total) && total !== expected) throw await inconsistent(`its download is ${total} bytes`);
   progress(have, have);
   const reader = res.body!.getReader();
   let pending: Uint8Array[] = [];
@@ -245,10 +323,15 @@ async function fetchFile(
       pending.push(value);
       pendingBytes += value.length;
       have += value.length;
+      if (expected >= 0 && have > expected) {
+        await reader.cancel().catch(() => {});
+        throw await inconsistent(`sends more than that`);
+      }
       if (pendingBytes >= FLUSH_BYTES) await flush();
       progress(have, 0);
     }
   } catch (e) {
+    if (e instanceof HubError) throw e;
     await flush().catch(() => {});
     throw networkError(repo, path, have, expected, e, signal);
   }
@@ -257,7 +340,16 @@ async function fetchFile(
     throw new Error(`${repo}: ${path} ended after ${have} of ${expected} bytes (the connection dropped); run again to resume from byte ${have}`);
   }
   await store.finish(key, path);
+  await checkContent(repo, key, path, have, hash, opts);
   return have;
+}
+
+/** A finished file is parsed (small files) and hashed (when the Hub gave a hash); a bad one is dropped with the reason. */
+async function checkContent(repo: string, key: string, path: string, size: number, hash: string | undefined, opts: DownloadOptions): Promise<void> {
+  const problem = (await parseProblem(opts.store, key, path)) ?? (hash ? await hashProblem(opts.store, key, path, size, hash) : null);
+  if (!problem) return;
+  await opts.store.drop(key, path);
+  throw new HubError(`${repo}: ${path} from ${hubUrl(repo, path, opts)} ${problem}; it was not kept in the cache (run again to fetch it anew)`, 0);
 }
 
 function networkError(repo: string, path: string, have: number, expected: number, e: unknown, signal?: AbortSignal): Error {

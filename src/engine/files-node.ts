@@ -1,5 +1,5 @@
 // A model folder on disk (CLI, tests). Node only.
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelFiles, RandomAccessFile } from './files';
 
@@ -40,4 +40,16 @@ export async function rangedFile(file: string): Promise<RandomAccessFile | null>
       }
     },
   };
+}
+
+/** Write a file so that a reader sees the old bytes or the new ones, never a half-written file (a crash mid-write included). */
+export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }

@@ -10,6 +10,32 @@ export interface Manifest {
   /** Optional files the Hub does not have (not asked for again). */
   missing: string[];
   savedAt: string;
+  /** The Hub's content hash of each file that has one ("sha256:<hex>" for LFS files, "git-sha1:<hex>" for the rest), verified at download. */
+  hashes?: Record<string, string>;
+  /** Each file's store stamp (size and modification time) when it was verified: a changed stamp means hash it again. */
+  stamps?: Record<string, string>;
+}
+
+/** A manifest read back from a store, checked field by field: a wrong shape is named, never half-used. */
+export function checkManifest(raw: unknown, source: string): Manifest {
+  const m = raw as Record<string, unknown> | null;
+  const bad = (field: string, want: string) => new Error(`${source}: "${field}" is ${JSON.stringify(m?.[field])?.slice(0, 80) ?? 'missing'}; it must be ${want} (delete the entry with \`latentlab models rm\`, or Models → Delete in the app)`);
+  if (!m || typeof m !== 'object' || Array.isArray(m)) throw new Error(`${source} is not a JSON object (delete the entry with \`latentlab models rm\`)`);
+  if (typeof m.repo !== 'string') throw bad('repo', 'a string');
+  if (typeof m.revision !== 'string') throw bad('revision', 'a string');
+  const map = (field: string, ok: (v: unknown) => boolean, want: string, optional = false) => {
+    const v = m[field];
+    if (optional && v === undefined) return;
+    if (!v || typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every(ok)) throw bad(field, want);
+  };
+  map('files', (v) => Number.isSafeInteger(v) && (v as number) >= 0, 'an object from file names to sizes in bytes');
+  map('hashes', (v) => typeof v === 'string' && /^(sha256:[0-9a-f]{64}|git-sha1:[0-9a-f]{40})$/.test(v), 'an object from file names to "sha256:…" or "git-sha1:…" hashes', true);
+  map('stamps', (v) => typeof v === 'string', 'an object from file names to stamps', true);
+  if (!Array.isArray(m.missing) || !m.missing.every((x) => typeof x === 'string')) throw bad('missing', 'a list of file names');
+  for (const path of Object.keys(m.files as object)) {
+    if (path.split('/').some((p) => p === '..' || p === '') || path.startsWith('/')) throw bad('files', 'file paths inside the model folder');
+  }
+  return m as unknown as Manifest;
 }
 
 export interface StoredModel {
@@ -42,6 +68,13 @@ export interface ModelStore {
   /** Forget one file, complete or partial. */
   drop(key: string, path: string): Promise<void>;
   list(): Promise<StoredModel[]>;
+  /** Size and modification time of a complete file, where the store can tell (a folder); null otherwise. */
+  stamp?(key: string, path: string): Promise<string | null>;
+  /**
+   * Hold the model's entry against other processes until the returned release() (a folder store: a lock file).
+   * `waiting` is told once when another holder makes it wait. The browser store needs none (its transactions).
+   */
+  lock?(key: string, waiting?: (holder: string) => void, signal?: AbortSignal): Promise<() => Promise<void>>;
   remove(key: string): Promise<boolean>;
   clear(): Promise<void>;
 }

@@ -5,7 +5,7 @@
 
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Manifest, ModelStore, StoredModel } from './model-store';
-import { splitKey } from './model-store';
+import { checkManifest, splitKey } from './model-store';
 
 interface FileRecord {
   model: string;
@@ -57,7 +57,8 @@ export class IdbStore implements ModelStore {
   }
 
   async manifest(key: string): Promise<Manifest | null> {
-    return (await (await this.db).get('manifests', key)) ?? null;
+    const m = await (await this.db).get('manifests', key);
+    return m === undefined ? null : checkManifest(m, `${this.label}: manifest of ${key}`);
   }
 
   async saveManifest(key: string, m: Manifest): Promise<void> {

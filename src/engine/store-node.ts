@@ -4,8 +4,8 @@
 import { appendFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { rangedFile } from './files-node';
-import { splitKey, storeKey, type Manifest, type ModelStore, type StoredModel } from './model-store';
+import { rangedFile, writeFileAtomic } from './files-node';
+import { checkManifest, splitKey, storeKey, type Manifest, type ModelStore, type StoredModel } from './model-store';
 
 export function defaultCacheDir(): string {
   if (process.env.LATENTLAB_CACHE) return process.env.LATENTLAB_CACHE;
@@ -34,19 +34,58 @@ export class FolderStore implements ModelStore {
   }
 
   async manifest(key: string): Promise<Manifest | null> {
+    const file = join(this.root, folderOf(key), 'manifest.json');
+    let text: string;
     try {
-      return JSON.parse(await readFile(join(this.root, folderOf(key), 'manifest.json'), 'utf8')) as Manifest;
+      text = await readFile(file, 'utf8');
     } catch (e) {
-      if (missing(e) || e instanceof SyntaxError) return null;
+      if (missing(e)) return null;
       throw e;
     }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${file} is not valid JSON (${(e as Error).message}); delete the entry with \`latentlab models rm ${splitKey(key).repo}\``);
+    }
+    return checkManifest(raw, file);
   }
 
   async saveManifest(key: string, m: Manifest): Promise<void> {
     const dir = join(this.root, folderOf(key));
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'manifest.json.tmp'), JSON.stringify(m, null, 1));
-    await rename(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
+    await writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(m, null, 1));
+  }
+
+  async stamp(key: string, path: string): Promise<string | null> {
+    const s = await stat(this.file(key, path)).catch(() => null);
+    return s ? `${s.size}:${s.mtimeMs}` : null;
+  }
+
+  async lock(key: string, waiting?: (holder: string) => void, signal?: AbortSignal): Promise<() => Promise<void>> {
+    await mkdir(this.root, { recursive: true });
+    const file = join(this.root, folderOf(key) + '.lock');
+    let told = false;
+    for (;;) {
+      try {
+        await writeFile(file, String(process.pid), { flag: 'wx' });
+        return () => rm(file, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const pid = Number(await readFile(file, 'utf8').catch(() => ''));
+      // A lock whose process is gone (killed mid-download) is taken over; an empty one is being written.
+      if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+        await rm(file, { force: true });
+        continue;
+      }
+      if (signal?.aborted) throw new Error(`waiting for the cache lock of ${key} cancelled`);
+      if (!told && pid > 0) {
+        told = true;
+        waiting?.(`process ${pid}`);
+      }
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
   }
 
   async read(key: string, path: string): Promise<Uint8Array | null> {
@@ -105,10 +144,11 @@ export class FolderStore implements ModelStore {
 
   async list(): Promise<StoredModel[]> {
     const out: StoredModel[] = [];
-    const names = await readdir(this.root).catch(() => [] as string[]);
+    const names = (await readdir(this.root).catch(() => [] as string[])).filter((n) => !n.endsWith('.lock'));
     for (const name of names.sort()) {
       const guess = keyOf(name);
-      const m = await this.manifest(guess);
+      // A damaged manifest lists the entry as incomplete rather than failing the whole listing.
+      const m = await this.manifest(guess).catch(() => null);
       // The manifest knows the real repo name ('--' may be part of one); a partial download has none yet.
       const key = m ? storeKey(m.repo, m.revision) : guess;
       out.push({ key, ...splitKey(key), bytes: await folderBytes(join(this.root, name)), complete: m !== null });
@@ -136,4 +176,13 @@ async function folderBytes(dir: string): Promise<number> {
     else if (e.name !== 'manifest.json') n += (await stat(p)).size;
   }
   return n;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,5 +1,9 @@
 // A local stand-in for the Hugging Face Hub (127.0.0.1 only): `/{owner}/{name}/resolve/{rev}/{path}` with
 // HEAD, Range requests, gated repos that want a Bearer token, a request log, and a one-shot dropped connection.
+// As the Hub does, .safetensors files are LFS files (X-Linked-Size, X-Linked-Etag = sha256) and the rest carry
+// their git blob sha1 as ETag. Faults on demand: a body other than the file the hashes describe, a HEAD size
+// that disagrees with the body.
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -8,6 +12,10 @@ export interface HubRepo {
   /** The token a gated repo accepts; others get 401. */
   token?: string;
   revision?: string;
+  /** Bodies served instead of `files` (HEAD and the hashes still describe `files`): corrupt or HTML downloads. */
+  served?: Record<string, Uint8Array>;
+  /** Sizes HEAD announces instead of the true ones. */
+  headSize?: Record<string, number>;
 }
 
 export interface HubRequest {
@@ -36,7 +44,7 @@ export async function serveHub(repos: Record<string, HubRepo>): Promise<FakeHub>
     requests.push({ method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), range });
     // The Hub allows cross-origin reads, which the browser test relies on.
     res.setHeader('access-control-allow-origin', '*');
-    res.setHeader('access-control-expose-headers', 'content-length, content-range, accept-ranges, x-linked-size, x-error-code, x-error-message');
+    res.setHeader('access-control-expose-headers', 'content-length, content-range, accept-ranges, etag, x-linked-size, x-linked-etag, x-error-code, x-error-message');
     if (req.method === 'OPTIONS') {
       res.writeHead(204, { 'access-control-allow-headers': 'authorization, range', 'access-control-allow-methods': 'GET, HEAD' }).end();
       return;
@@ -59,18 +67,27 @@ export async function serveHub(repos: Record<string, HubRepo>): Promise<FakeHub>
       res.writeHead(404, { 'content-type': 'text/plain', 'x-error-code': 'EntryNotFound' }).end('Entry not found');
       return;
     }
+    const lfs = path.endsWith('.safetensors');
+    const hashes: Record<string, string> = lfs
+      ? { 'x-linked-size': String(file.length), 'x-linked-etag': `"${createHash('sha256').update(file).digest('hex')}"`, etag: `"${createHash('sha256').update(file).digest('hex')}"` }
+      : { etag: `"${createHash('sha1').update(`blob ${file.length}\0`).update(file).digest('hex')}"` };
+    if (req.method === 'HEAD') {
+      const size = repo.headSize?.[path] ?? file.length;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, 'accept-ranges': 'bytes', ...hashes, ...(lfs ? { 'x-linked-size': String(size) } : {}) }).end();
+      return;
+    }
+    const served = repo.served?.[path] ?? file;
     let start = 0;
     const r = range ? /^bytes=(\d+)-$/.exec(range) : null;
     if (r) start = Number(r[1]);
-    if (start > file.length || (r && start === file.length)) {
-      res.writeHead(416, { 'content-range': `bytes */${file.length}` }).end();
+    if (start > served.length || (r && start === served.length)) {
+      res.writeHead(416, { 'content-range': `bytes */${served.length}` }).end();
       return;
     }
-    const body = file.subarray(start);
-    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'content-length': body.length, 'accept-ranges': 'bytes' };
-    if (r) headers['content-range'] = `bytes ${start}-${file.length - 1}/${file.length}`;
+    const body = served.subarray(start);
+    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'content-length': body.length, 'accept-ranges': 'bytes', ...hashes };
+    if (r) headers['content-range'] = `bytes ${start}-${served.length - 1}/${served.length}`;
     res.writeHead(r ? 206 : 200, headers);
-    if (req.method === 'HEAD') return void res.end();
     const stall = stalls.get(path);
     if (stall !== undefined) {
       stalls.delete(path);
