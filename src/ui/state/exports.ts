@@ -17,8 +17,12 @@ export function downloadText(text: string, filename: string, type: string): void
   downloadBlob(new Blob([text], { type }), filename);
 }
 
+/**
+ * Rows as CSV. A cell starting with = + - @ tab or CR (a token such as `=HYPERLINK(...)`) is prefixed with ' so
+ * that a spreadsheet shows it as text instead of running it as a formula; numbers stay numbers.
+ */
 export function toCsv(rows: Row[]): string {
-  return Papa.unparse(rows, { newline: '\n' });
+  return Papa.unparse(rows, { newline: '\n', escapeFormulae: true });
 }
 
 export function downloadCsv(rows: Row[], filename: string): void {
