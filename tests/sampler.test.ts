@@ -4,7 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { nodeGpu } from '../src/gpu/node';
 import { Pass } from '../src/gpu/runtime';
 import { runtimeFor } from '../src/engine/model';
-import { logSoftmax, sampleToken } from '../src/engine/ops';
+import { logSoftmax } from '../src/engine/ops';
+import { sampleRows } from '../src/engine/forward';
 import { checkSampling, sampledToken, seededRandom } from '../src/engine/sampler';
 import { argmax, samplingDistribution } from './reference/sampling';
 
@@ -13,17 +14,13 @@ const rng = seededRandom(17);
 const V = 1000;
 const row = Array.from({ length: V }, (_, i) => (i === 5 || i === 700 ? 4 : 3 * Math.sin(i * 0.37) + rng()));
 
-async function draw(n: number, o: { temperature: number; topK?: number; topP?: number }, seed = 1, values = row): Promise<number[]> {
+async function draw(n: number, o: { temperature: number; topK?: number; topP?: number }, seed = 1, values = row, u?: number): Promise<number[]> {
   const rt = runtimeFor(await nodeGpu());
   const logits = rt.createStatic(Float32Array.from(values));
   const r = seededRandom(seed);
   const pass = new Pass(rt);
   const reads: Promise<Float32Array>[] = [];
-  for (let i = 0; i < n; i++) {
-    const out = pass.scratchBuffer(16);
-    sampleToken(pass, logits, out, V, { greedy: o.temperature === 0, temperature: o.temperature, topK: o.topK ?? 0, topP: o.topP ?? 1, u: r() });
-    reads.push(pass.read(out, 4));
-  }
+  for (let i = 0; i < n; i++) reads.push(sampleRows(pass, V, logits, o, [u ?? r()]));
   await pass.submit();
   logits.destroy();
   return (await Promise.all(reads)).map((f) => new Uint32Array(f.buffer)[0]);
@@ -66,6 +63,20 @@ describe('GPU sampler', () => {
   test('top-p keeps the smallest set reaching p, also inside top-k', async () => {
     expectFrequencies(await draw(500, { temperature: 0.7, topP: 0.6 }), samplingDistribution(row, 0.7, 0, 0.6));
     expectFrequencies(await draw(500, { temperature: 1, topK: 30, topP: 0.8 }), samplingDistribution(row, 1, 30, 0.8));
+  });
+
+  test('several rows in one dispatch each get the token they get alone', async () => {
+    const rows = [row, row.map((x) => -x), row.map((x, i) => x + Math.cos(i))];
+    const o = { temperature: 0.9, topK: 40, topP: 0.9 };
+    const us = [0.13, 0.58, 0.91];
+    const alone = await Promise.all(rows.map(async (values, r) => (await draw(1, o, 1, values, us[r]))[0]));
+    const rt = runtimeFor(await nodeGpu());
+    const logits = rt.createStatic(Float32Array.from(rows.flat()));
+    const pass = new Pass(rt);
+    const read = sampleRows(pass, V, logits, o, us);
+    await pass.submit();
+    expect(Array.from(new Uint32Array((await read).buffer))).toEqual(alone);
+    logits.destroy();
   });
 
   test('log-softmax rows match the reference', async () => {

@@ -31,10 +31,24 @@ export interface ForwardOptions {
    */
   positions?: number[];
   lora?: LoraAdapter | null;
+  /** Several sequences in one call (engine/batch.ts): which keys each token attends to, and where it is cached. */
+  batch?: BatchLayout;
   /** Seed of LoRA dropout's masks; dropout acts only in a taped forward given one (training). */
   dropoutSeed?: number;
   /** With a tape: recompute each block's forward in its backward instead of keeping its activations. */
   recompute?: boolean;
+}
+
+/**
+ * Tokens of several sequences in one forward: each attends to its own key rows only. Without a cache the keys
+ * are the call's own tokens (packed sequences); with one they are cache rows, and token t is written to rows[t].
+ * Positions must be given (ForwardOptions.positions).
+ */
+export interface BatchLayout {
+  /** [T × 2]: the first and last key row of each token (the last is the token's own row). */
+  spans: number[];
+  /** With a cache: the cache row each token is written to. */
+  rows?: number[];
 }
 
 export interface ForwardResult {
@@ -66,7 +80,7 @@ export async function forward(m: ModelParts, ids: number[], opts: ForwardOptions
   const logits = out.logits ? pass.read(out.logits.buf, out.logits.rows * m.cfg.vocab * 4) : null;
   const dispatches = pass.dispatches;
   await pass.submit();
-  opts.cache?.commit(out.positions);
+  opts.cache?.commit(out.positions, opts.batch?.rows);
   return { logits: logits ? await logits : null, cache: await hooks.results(), dispatches };
 }
 
@@ -76,13 +90,20 @@ export async function forwardNext(m: ModelParts, ids: number[], opts: ForwardOpt
   const pass = new Pass(m.rt);
   const hooks = new HookSession(m.cfg, opts.hooks ?? [], pass, ids.length, opts.cache?.length ?? 0, null);
   const out = record(m, pass, hooks, ids, { ...opts, logits: 'last' }, null);
-  const id = pass.scratchBuffer(16);
-  const temperature = s.temperature ?? 0;
-  op.sampleToken(pass, out.logits!.buf, id, m.cfg.vocab, { greedy: temperature === 0, temperature, topK: s.topK ?? 0, topP: s.topP ?? 1, u });
-  const read = pass.read(id, 4);
+  const read = sampleRows(pass, m.cfg.vocab, out.logits!.buf, s, [u]);
   await pass.submit();
   opts.cache?.commit(out.positions);
   return sampledToken(new Uint32Array((await read).buffer)[0], m.cfg.vocab);
+}
+
+/** Record the choice of the next token of each row of `logits` (one uniform draw per row); resolves to the ids' bits. */
+export function sampleRows(pass: Pass, V: number, logits: GPUBuffer, s: SamplingOptions, us: number[]): Promise<Float32Array> {
+  const ids = pass.scratchBuffer(us.length * 4);
+  const draws = pass.scratchBuffer(us.length * 4);
+  pass.rt.write(draws, Float32Array.from(us));
+  const temperature = s.temperature ?? 0;
+  op.sampleTokens(pass, logits, ids, V, us.length, { greedy: temperature === 0, temperature, topK: s.topK ?? 0, topP: s.topP ?? 1 }, draws);
+  return pass.read(ids, us.length * 4);
 }
 
 export interface Recorded {
@@ -90,6 +111,18 @@ export interface Recorded {
   logits: { buf: GPUBuffer; rows: number } | null;
   /** Position ids of the new tokens (for the KV cache, once the pass has run). */
   positions: number[];
+  /** ln_final's output [T, D], from which logitsOf projects any rows. */
+  final: GPUBuffer;
+  /** The layers the forward ran through (untaped projections reuse their LoRA adapter). */
+  layers: Layers;
+}
+
+/** Logits [M, V] of rows row0 .. row0 + M of ln_final's output `final`. */
+export function logitsOf(m: ModelParts, L: Layers, final: GPUBuffer, row0: number, M: number): GPUBuffer {
+  const logits = L.pass.scratchBuffer(M * m.cfg.vocab * 4);
+  const lmHead = { w: m.w.lmHead, b: null, out: m.cfg.vocab, in: m.cfg.hidden };
+  L.linear({ A: final, aRow0: row0, M, w: lmHead, affine: m.w.lnFinal, C: logits, modules: moduleSlices(m.cfg, 'lm_head') }, m.cfg.nLayers);
+  return logits;
 }
 
 /** Record the forward into `pass`. */
@@ -98,15 +131,26 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
   checkIds(cfg, ids);
   const kv = opts.cache;
   const T = ids.length;
-  const past = kv?.length ?? 0;
-  if (kv && past + T > kv.capacity) throw new Error(`KV cache holds ${kv.capacity} positions; ${past + T} needed`);
+  const batch = opts.batch;
+  if (batch) checkBatch(batch, T, kv, opts.positions, tape);
+  // A batch addresses its cache by row (batch.rows), so it has no 'past'.
+  const past = batch ? 0 : (kv?.length ?? 0);
+  if (kv && !batch && past + T > kv.capacity) throw new Error(`KV cache holds ${kv.capacity} positions; ${past + T} needed`);
   const positions = opts.positions ?? Array.from({ length: T }, (_, t) => past + t);
   if (positions.length !== T || positions.some((p) => !Number.isInteger(p) || p < 0)) {
     throw new Error(`positions must be ${T} non-negative integers (one per token), got ${JSON.stringify(opts.positions)}`);
   }
   const maxPos = Math.max(...positions) + 1;
   if (cfg.arch === 'gpt2' && maxPos > cfg.maxPositions) throw new Error(`GPT-2 has ${cfg.maxPositions} positions; position ${maxPos - 1} requested`);
-  const keyPositions = [...(kv?.positions ?? []), ...positions];
+  // Position id of every key row: the cache's rows, then this call's tokens (or, in a cached batch, at their rows).
+  let keyPositions = [...(kv?.positions ?? []), ...positions];
+  if (batch && kv) {
+    keyPositions = kv.positions.slice();
+    batch.rows!.forEach((r, t) => {
+      while (keyPositions.length <= r) keyPositions.push(0);
+      keyPositions[r] = positions[t];
+    });
+  }
   const rope = m.rope?.covering(Math.max(maxPos, ...keyPositions.map((p) => p + 1))) ?? null;
   const L = new Layers(pass, cfg, tape, opts.lora ?? null, tape ? (opts.dropoutSeed ?? null) : null);
 
@@ -126,6 +170,8 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
   const qkvDim = qDim + 2 * kvDim;
   const upDim = cfg.gatedMlp ? 2 * I : I;
   const posIds = upload(Uint32Array.from(keyPositions));
+  const ranges = batch ? upload(Uint32Array.from(batch.spans)) : undefined;
+  const cacheRows = batch?.rows ? upload(Uint32Array.from(batch.rows)) : undefined;
 
   // Embeddings (their tables are not trained: gradients stop at hook_embed / hook_pos_embed).
   const embed = buf(T * D);
@@ -158,14 +204,14 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
     let k = { buf: qkv, stride: qkvDim, offset: qDim };
     let v = { buf: qkv, stride: qkvDim, offset: qDim + kvDim };
     if (kv) {
-      op.kvAppend(pass, qkv, kv.k[i], kv.v[i], T, kvDim, qkvDim, qDim, qDim + kvDim, past);
+      op.kvAppend(pass, qkv, kv.k[i], kv.v[i], T, kvDim, qkvDim, qDim, qDim + kvDim, past, cacheRows);
       k = { buf: kv.k[i], stride: kvDim, offset: 0 };
       v = { buf: kv.v[i], stride: kvDim, offset: 0 };
     }
     const z = buf(T * qDim);
     const att: op.AttentionArgs = {
       T, past, nHeads: H, nKvHeads: cfg.nKvHeads, headDim: dh,
-      q: { buf: qkv, stride: qkvDim, offset: 0 }, k, v, rope, posIds, Z: z,
+      q: { buf: qkv, stride: qkvDim, offset: 0 }, k, v, rope, posIds, Z: z, ranges,
     };
     const scoresName = h('attn.hook_attn_scores');
     const patternName = h('attn.hook_pattern');
@@ -246,11 +292,25 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
   hooks.at('ln_final.hook_normalized', rows(lnf, D));
 
   const mode = hooks.has('logits') || tape ? 'all' : (opts.logits ?? 'all');
-  if (mode === 'none') return { logits: null, positions };
+  if (mode === 'none') return { logits: null, positions, final: lnf, layers: L };
   const M = mode === 'all' ? T : 1;
-  const logits = buf(M * cfg.vocab);
-  const lmHead = { w: w.lmHead, b: null, out: cfg.vocab, in: D };
-  L.linear({ A: lnf, aRow0: T - M, M, w: lmHead, affine: w.lnFinal, C: logits, modules: moduleSlices(cfg, 'lm_head') }, cfg.nLayers);
+  const logits = logitsOf(m, L, lnf, T - M, M);
   if (mode === 'all') hooks.at('logits', rows(logits, cfg.vocab));
-  return { logits: { buf: logits, rows: M }, positions };
+  return { logits: { buf: logits, rows: M }, positions, final: lnf, layers: L };
+}
+
+function checkBatch(b: BatchLayout, T: number, kv: KVCache | undefined, positions: number[] | undefined, tape: Tape | null): void {
+  if (tape) throw new Error('a batched forward does not record a backward');
+  if (!positions) throw new Error('a batched forward needs the position of every token');
+  if (b.spans.length !== 2 * T) throw new Error(`a batch of ${T} tokens needs ${2 * T} span bounds, got ${b.spans.length}`);
+  if (!!kv !== !!b.rows) throw new Error('a batched forward gives cache rows exactly when it has a cache');
+  if (b.rows && b.rows.length !== T) throw new Error(`a batch of ${T} tokens needs ${T} cache rows, got ${b.rows.length}`);
+  const keys = kv ? kv.capacity : T;
+  for (let t = 0; t < T; t++) {
+    const [first, last] = [b.spans[2 * t], b.spans[2 * t + 1]];
+    const own = b.rows ? b.rows[t] : t;
+    if (!(Number.isInteger(first) && first >= 0 && first <= last && last === own && own < keys)) {
+      throw new Error(`batch token ${t}: keys ${first}..${last} must end at its own row ${own} (< ${keys})`);
+    }
+  }
 }

@@ -14,6 +14,9 @@ import { seededRandom, type SamplingOptions } from './sampler';
 import { Checkpoint, loadWeights, type TensorSource, type Weights } from './weights';
 import { chooseDtype, type MemoryPlan } from './memory-plan';
 import type { WeightDtype } from './quant';
+import { forwardBatch, type BatchOptions, type BatchResult, type TokenScore } from './batch';
+import { candidateScores, tokenLogprobs, type CandidateQuery, type LogprobOptions, type SequenceLogprobs } from './logprobs';
+import { sampleMany, type Sample, type SampleOptions } from './samples';
 
 export interface LoadOptions {
   /** Weight dtype on the GPU; 'auto' (default) picks the most precise that fits the budget. */
@@ -94,6 +97,26 @@ export class Model {
   forward(ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
     this.alive();
     return forward({ rt: this.rt, cfg: this.config, w: this.weights, rope: this.rope }, ids, opts);
+  }
+
+  /** Several sequences in one forward: last logits, scored tokens and hook reads per sequence (engine/batch.ts). */
+  forwardBatch(seqs: number[][], opts: BatchOptions = {}): Promise<BatchResult> {
+    return forwardBatch(this.parts, seqs, opts);
+  }
+
+  /** Log-probability and rank of every labelled token of every sequence (engine/logprobs.ts). */
+  logprobs(seqs: number[][], opts: LogprobOptions = {}): Promise<SequenceLogprobs[]> {
+    return tokenLogprobs(this.parts, seqs, opts);
+  }
+
+  /** Logit, log-probability and rank of candidate next tokens at chosen positions (engine/logprobs.ts). */
+  candidateScores(seqs: number[][], queries: CandidateQuery[], lora: LoraAdapter | null = null): Promise<TokenScore[][]> {
+    return candidateScores(this.parts, seqs, queries, lora);
+  }
+
+  /** k samples per prompt from one prefill each, decoded together (engine/samples.ts); [prompt][sample]. */
+  sample(prompts: number[][], opts: SampleOptions): Promise<Sample[][]> {
+    return sampleMany(this.parts, prompts, opts);
   }
 
   newCache(capacity: number): KVCache {

@@ -8,6 +8,7 @@ import { gatherPacked, linearPacked } from './ops-quant';
 import { packedWeightOf } from './packed-weights';
 
 const NEG_INF_BITS = 0xff800000;
+const NAN_BITS = 0x7fc00000;
 
 function pipe(pass: Pass, name: ShaderName, entry = 'main', constants: Record<string, number> = {}) {
   return pass.rt.pipeline(name, shaders[name], entry, constants);
@@ -122,8 +123,9 @@ export function editValueGrad(pass: Pass, e: EditArgs, dX: GPUBuffer, dValue: GP
   pass.dispatch(pipe(pass, 'hookEdit', 'value_grad'), editUniforms(e, 0), [dX, pass.rt.unused(2), e.posMask, e.headMask, dValue], grid(e.valueRows * e.width));
 }
 
-export function kvAppend(pass: Pass, qkv: GPUBuffer, k: GPUBuffer, v: GPUBuffer, T: number, width: number, stride: number, kOffset: number, vOffset: number, row0: number): void {
-  pass.dispatch(pipe(pass, 'kvCache'), uniforms(T, width, stride, kOffset, vOffset, row0), [qkv, k, v], grid(T * width));
+/** Write the step's keys and values to cache rows row0.. (or to the rows listed in `rows`, [T] u32). */
+export function kvAppend(pass: Pass, qkv: GPUBuffer, k: GPUBuffer, v: GPUBuffer, T: number, width: number, stride: number, kOffset: number, vOffset: number, row0: number, rows?: GPUBuffer): void {
+  pass.dispatch(pipe(pass, 'kvCache', 'main', { ROWS: rows ? 1 : 0 }), uniforms(T, width, stride, kOffset, vOffset, row0), [qkv, k, v, rows ?? pass.rt.unused(4)], grid(T * width));
 }
 
 export interface AttentionArgs {
@@ -142,6 +144,8 @@ export interface AttentionArgs {
   Z: GPUBuffer;
   /** Scores and pattern outputs [nHeads, T, past+T], when hooks want them. */
   maps?: { S: GPUBuffer; P: GPUBuffer };
+  /** [T, 2] u32: the first and last key row of each query (packed or separately cached sequences). */
+  ranges?: GPUBuffer;
 }
 
 type AttentionStep = 'main' | 'scores' | 'softmax_rows' | 'attend_pattern';
@@ -153,8 +157,9 @@ const useRows = (a: AttentionArgs) => a.T >= 4 && a.headDim <= 128 && a.headDim 
 export function attention(pass: Pass, a: AttentionArgs, step: AttentionStep = 'main'): void {
   if (a.headDim > 256) throw new Error(`attention: head_dim ${a.headDim} > 256 is not supported`);
   if (a.rope && a.headDim % 2) throw new Error(`attention: rotary needs an even head_dim, got ${a.headDim}`);
+  if (a.ranges && (a.maps || step !== 'main')) throw new Error('attention scores and patterns are not available when sequences are batched: run the prompt on its own');
   const entry = step === 'main' && useRows(a) ? 'rows' : step;
-  const constants = { ROPE: a.rope ? 1 : 0, MAPS: step === 'main' && a.maps ? 1 : 0 };
+  const constants = { ROPE: a.rope ? 1 : 0, MAPS: step === 'main' && a.maps ? 1 : 0, RANGES: a.ranges ? 1 : 0 };
   const u = (slot: number) => pass.rt.unused(slot);
   pass.dispatch(
     pipe(pass, 'attention', entry, constants),
@@ -163,22 +168,27 @@ export function attention(pass: Pass, a: AttentionArgs, step: AttentionStep = 'm
       a.q.stride, a.q.offset, a.k.stride, a.k.offset, a.v.stride, a.v.offset,
       f32(1 / Math.sqrt(a.headDim)), NEG_INF_BITS,
     ),
-    [a.q.buf, a.k.buf, a.v.buf, a.rope ?? u(4), a.Z, a.maps?.S ?? u(6), a.maps?.P ?? u(7), a.posIds],
+    [a.q.buf, a.k.buf, a.v.buf, a.rope ?? u(4), a.Z, a.maps?.S ?? u(6), a.maps?.P ?? u(7), a.posIds, a.ranges ?? u(9)],
     entry === 'rows' ? [Math.ceil((a.T * a.nHeads) / 64)] : [a.T, a.nHeads],
   );
 }
 
-/** The next token from one row of logits, on the GPU: out[0] holds the id's bits. */
-export function sampleToken(pass: Pass, logits: GPUBuffer, out: GPUBuffer, V: number, o: { greedy: boolean; temperature: number; topK: number; topP: number; u: number }): void {
+/** The next token of each of `rows` rows of logits, on the GPU: out[r] holds row r's id's bits; us: one uniform draw per row. */
+export function sampleTokens(pass: Pass, logits: GPUBuffer, out: GPUBuffer, V: number, rows: number, o: { greedy: boolean; temperature: number; topK: number; topP: number }, us: GPUBuffer): void {
   pass.dispatch(
     pipe(pass, 'sampling', 'sample'),
-    uniforms(V, 1, o.topK, o.greedy ? 1 : 0, f32(o.temperature), f32(o.topP), f32(o.u)),
-    [logits, out],
-    [1],
+    uniforms(V, rows, o.topK, o.greedy ? 1 : 0, f32(o.temperature), f32(o.topP)),
+    [logits, out, us],
+    [rows],
   );
+}
+
+/** Logit, log-probability and rank of C chosen ids in each of `rows` rows of logits, into out rows row0.. (logprobs.wgsl). */
+export function scoreTokens(pass: Pass, logits: GPUBuffer, targets: GPUBuffer, out: GPUBuffer, V: number, C: number, row0: number, rows: number): void {
+  pass.dispatch(pipe(pass, 'logprobs', 'score'), uniforms(V, C, row0, NAN_BITS), [logits, targets, out], [rows]);
 }
 
 /** Row-wise log-softmax of [rows, V] logits. */
 export function logSoftmax(pass: Pass, logits: GPUBuffer, out: GPUBuffer, rows: number, V: number): void {
-  pass.dispatch(pipe(pass, 'sampling', 'logsoftmax'), uniforms(V, rows, 0, 0, f32(1), f32(1), f32(0)), [logits, out], [rows]);
+  pass.dispatch(pipe(pass, 'sampling', 'logsoftmax'), uniforms(V, rows, 0, 0, f32(1), f32(1)), [logits, out, pass.rt.unused(3)], [rows]);
 }

@@ -2,7 +2,9 @@
 // q and k are stored before rotary (they are hook points, and the KV cache keeps raw keys);
 // rotary (HF rotate-half) is applied here as they are read, from a cos/sin table, at each token's position
 // id (posIds; usually its index, but a method may give patched tokens the positions they had elsewhere).
-// Causality is by index.
+// Causality is by index: query t attends to keys 0 ..= past + t. With RANGES, each query instead attends to the
+// key rows ranges[2t] ..= ranges[2t + 1] (its own row last): several sequences packed into one call, or decoding
+// sequences that own separate stretches of one KV cache (engine/batch.ts).
 //
 // main:           fused scores -> online softmax -> pattern · V, in chunks of CH keys;
 //                 with MAPS it also writes scores and pattern (the hook points).
@@ -34,9 +36,11 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> S: array<f32>;    // scores  [nHeads, T, Tk]
 @group(0) @binding(7) var<storage, read_write> P: array<f32>;    // pattern [nHeads, T, Tk]
 @group(0) @binding(8) var<storage, read> posIds: array<u32>;     // [Tk]: position id of every key (rotary angle)
+@group(0) @binding(9) var<storage, read> ranges: array<u32>;     // RANGES: [T, 2] first and last key row per query
 
 override ROPE: bool = true;
 override MAPS: bool = false;
+override RANGES: bool = false;
 const WG = 64u;
 const CH = 1024u;
 const MAXD = 256u;
@@ -46,10 +50,16 @@ var<workgroup> q: array<f32, MAXD>;
 var<workgroup> chunk: array<f32, CH>;
 var<workgroup> red: array<f32, WG>;
 
-fn loadQuery(t: u32, h: u32, lid: u32) {
+// The key rows query t attends to, first and last (the query's own row).
+fn keySpan(t: u32) -> vec2<u32> {
+  if (RANGES) { return vec2<u32>(ranges[2u * t], ranges[2u * t + 1u]); }
+  return vec2<u32>(0u, p.past + t);
+}
+
+fn loadQuery(t: u32, h: u32, lid: u32, last: u32) {
   let base = t * p.qStride + p.qOffset + h * p.dh;
   let half = p.dh / 2u;
-  let pos = posIds[p.past + t];
+  let pos = posIds[last];
   for (var d = lid; d < p.dh; d += WG) {
     if (ROPE) {
       let i = d % half;
@@ -115,13 +125,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: 
   let h = wg.y;
   let lid = li.x;
   let kvh = h / p.group;
-  let nk = p.past + t + 1u; // causal: keys 0 ..= position
-  loadQuery(t, h, lid);
+  let span = keySpan(t);
+  let nk = span.y + 1u; // causal: keys span.x ..= the query's own row
+  loadQuery(t, h, lid, span.y);
   var m = -1e30;
   var l = 0.0;
   var acc = vec4<f32>(0.0); // head dims lid, lid + WG, lid + 2WG, lid + 3WG
   let kvBase = p.vOffset + kvh * p.dh;
-  for (var c0 = 0u; c0 < nk; c0 += CH) {
+  for (var c0 = span.x; c0 < nk; c0 += CH) {
     let len = min(CH, nk - c0);
     var lm = -1e30;
     for (var j = lid; j < len; j += WG) {
@@ -170,7 +181,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: 
 fn scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
   let t = wg.x;
   let h = wg.y;
-  loadQuery(t, h, li.x);
+  loadQuery(t, h, li.x, p.past + t);
   let nk = p.past + t + 1u;
   let ninf = bitcast<f32>(p.negInf);
   for (var kp = li.x; kp < p.past + p.T; kp += WG) {
@@ -221,7 +232,8 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = r / p.nHeads;
   let h = r % p.nHeads;
   let kvh = h / p.group;
-  let last = p.past + t; // index of this query: keys 0 ..= last
+  let span = keySpan(t);
+  let last = span.y; // this query's own key row: keys span.x ..= last
   let pos = posIds[last];
   let half = p.dh / 2u;
   let d4 = p.dh / 4u;
@@ -249,7 +261,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   var m = -1e30;
   var l = 0.0;
   var acc: array<vec4<f32>, MAXD4>;
-  for (var kp = 0u; kp <= last; kp++) {
+  for (var kp = span.x; kp <= last; kp++) {
     let kb = kp * p.kStride + p.kOffset + kvh * p.dh;
     var s = 0.0;
     for (var i = 0u; i < MAXD4; i++) {

@@ -17,10 +17,11 @@ import sampling from './sampling.wgsl?raw';
 import dropout from './dropout.wgsl?raw';
 import loraBackward from './lora-backward.wgsl?raw';
 import finite from './finite.wgsl?raw';
+import logprobs from './logprobs.wgsl?raw';
 
 export const shaders = {
   matmul, norm, activation, embedding, add, hookEdit, kvCache, attention, matmulQuant,
   matmulStrided, normBackward, attentionBackward, crossEntropy, optimizer, sampling, dropout, loraBackward,
-  finite,
+  finite, logprobs,
 } as const;
 export type ShaderName = keyof typeof shaders;

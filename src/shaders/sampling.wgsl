@@ -1,5 +1,5 @@
-// Next-token choice on the GPU from one row of logits, so generation reads back 4 bytes, not a vocabulary row.
-// One workgroup. A NaN or +Inf logit has no answer: the id written is 0xffffffff (the caller refuses it), never
+// Next-token choice on the GPU, one workgroup per row of logits, so generation reads back 4 bytes per sequence,
+// not a vocabulary row. A NaN or +Inf logit has no answer: the id written is 0xffffffff (the caller refuses it), never
 // argmax's index 0. Greedy: argmax, lowest index on ties. Otherwise x = (logit - max) / temperature, and the kept
 // set is {x ≥ θ}: θ is found by bisection as the largest threshold keeping ≥ k tokens (top-k) and, within
 // those, ≥ p of the probability mass (top-p) — the nucleus without sorting. Then the token where the
@@ -13,12 +13,12 @@ struct Params {
   greedy: u32,
   temperature: f32,
   topP: f32,
-  u: f32,        // uniform in [0, 1), from the caller's seeded generator
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>; // sample: [id (as bits), …]; logsoftmax: [rows, V]
+@group(0) @binding(2) var<storage, read_write> out: array<f32>; // sample: [rows] ids (as bits); logsoftmax: [rows, V]
+@group(0) @binding(3) var<storage, read> us: array<f32>;         // sample: [rows] uniforms in [0, 1) from the seeded generator
 
 const WG = 256u;
 var<workgroup> rv: array<f32, WG>;
@@ -58,8 +58,11 @@ fn maxAll(v: f32, lid: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
+fn sample(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
   let lid = li.x;
+  let row = wg.x;
+  let at = row * p.V;
+  let u = us[row];
   let chunk = (p.V + WG - 1u) / WG;
   let lo = min(lid * chunk, p.V);
   let hi = min(lo + chunk, p.V);
@@ -68,8 +71,8 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
   var bi = 0u;
   var bad = false;
   for (var i = lo; i < hi; i++) {
-    if (logits[i] > bv) { bv = logits[i]; bi = i; }
-    bad = bad || badLogit(logits[i]);
+    if (logits[at + i] > bv) { bv = logits[at + i]; bi = i; }
+    bad = bad || badLogit(logits[at + i]);
   }
   if (bad) { atomicStore(&nonFinite, 1u); }
   rv[lid] = bv;
@@ -91,7 +94,7 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
   workgroupBarrier();
   let refuse = atomicLoad(&nonFinite) != 0u;
   if (p.greedy == 1u) {
-    if (lid == 0u) { out[0] = bitcast<f32>(select(best, NO_TOKEN, refuse)); }
+    if (lid == 0u) { out[row] = bitcast<f32>(select(best, NO_TOKEN, refuse)); }
     return;
   }
   let invT = 1.0 / p.temperature;
@@ -103,14 +106,14 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
     for (var it = 0u; it < 30u; it++) {
       let mid = 0.5 * (a + b);
       var c = 0.0;
-      for (var i = lo; i < hi; i++) { c += select(0.0, 1.0, (logits[i] - m) * invT >= mid); }
+      for (var i = lo; i < hi; i++) { c += select(0.0, 1.0, (logits[at + i] - m) * invT >= mid); }
       if (sumAll(c, lid) >= f32(p.topK)) { a = mid; } else { b = mid; }
     }
     thK = a;
   }
   var zk = 0.0;
   for (var i = lo; i < hi; i++) {
-    let x = (logits[i] - m) * invT;
+    let x = (logits[at + i] - m) * invT;
     zk += select(0.0, exp(x), x >= thK);
   }
   let zK = sumAll(zk, lid);
@@ -123,7 +126,7 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
       let mid = 0.5 * (a + b);
       var z = 0.0;
       for (var i = lo; i < hi; i++) {
-        let x = (logits[i] - m) * invT;
+        let x = (logits[at + i] - m) * invT;
         z += select(0.0, exp(x), x >= mid && x >= thK);
       }
       if (sumAll(z, lid) >= p.topP * zK) { a = mid; } else { b = mid; }
@@ -133,7 +136,7 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
   // Kept mass per thread chunk, then the chunk where u · total falls, then the token inside it.
   var zc = 0.0;
   for (var i = lo; i < hi; i++) {
-    let x = (logits[i] - m) * invT;
+    let x = (logits[at + i] - m) * invT;
     zc += select(0.0, exp(x), x >= th);
   }
   rv[lid] = zc;
@@ -142,7 +145,7 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
     var total = 0.0;
     for (var j = 0u; j < WG; j++) { total += rv[j]; }
     // The chunk holding u · total, then the kept token inside it (rounding past the end keeps the last one).
-    var goal = p.u * total;
+    var goal = u * total;
     var chunkAt = WG - 1u;
     var searching = true;
     for (var j = 0u; j < WG; j++) {
@@ -155,14 +158,14 @@ fn sample(@builtin(local_invocation_id) li: vec3<u32>) {
     var pick = best;
     searching = true;
     for (var i = jlo; i < jhi; i++) {
-      let x = (logits[i] - m) * invT;
+      let x = (logits[at + i] - m) * invT;
       if (searching && x >= th) {
         pick = i;
         goal -= exp(x);
         if (goal < 0.0) { searching = false; }
       }
     }
-    out[0] = bitcast<f32>(select(pick, NO_TOKEN, refuse));
+    out[row] = bitcast<f32>(select(pick, NO_TOKEN, refuse));
   }
 }
 
