@@ -9,12 +9,14 @@ import { marketEntryCommand } from './market-entry';
 import { probesCommand } from './probes';
 import { latentqaCommand } from './latentqa';
 import { toyworldCommand } from './toyworld';
+import { logprobsCommand } from './logprobs';
 import { engineScorer } from '../toyworld/engine-scorer';
 
 const USAGE = `usage: latentlab <command> [flags]
   logits   --model DIR (--ids 1,2,3 | --text "...") --json
   generate --model DIR (--ids 1 | --text "...") [--max-new-tokens 30] [--temperature 0] [--top-k K] [--top-p P] [--seed S] [--stop ID,...] --json
   cache    --model DIR (--ids 1,2,3 | --text "...") --hooks NAME[,NAME...] --json
+  logprobs --model DIR (--ids 1,2,3 | --text "...") [--from K] --json   log p(token_t | tokens before t) and its rank, t ≥ max(K, 1)
   finetune --model DIR (--ids 1,2,... | --text-file F) [--lora-rank 8] [--lora-alpha 2R] [--targets q_proj,...] [--steps 100]
            [--lr 1e-3] [--batch-size 1] [--seq-len 64] [--seed 0] [--lora-dropout 0] [--recompute] [--checkpoint FILE] --out DIR --json
            writes a PEFT adapter to --out; --checkpoint resumes from FILE when it exists; --recompute keeps only
@@ -39,6 +41,7 @@ async function run(words: string[], args: Record<string, string | boolean>): Pro
     logits: logitsCommand,
     generate: generateCommand,
     cache: cacheCommand,
+    logprobs: logprobsCommand,
     finetune: finetuneCommand,
     probes: probesCommand,
     'toyworld eval': (l, a) => toyworldCommand(a, engineScorer(l.model)),
