@@ -1,7 +1,7 @@
 // The engine's CLI commands: logits, generate, cache. Each returns the JSON object it prints.
 import type { Gpu } from '../gpu/device';
 import { Model } from '../engine/model';
-import { Tokenizer } from '../engine/tokenizer';
+import { defaultStopIds, Tokenizer } from '../engine/tokenizer';
 import { hookShape } from '../engine/hooks';
 import { type Args, idList, num, str } from './args';
 import { openModelArg } from './model-source';
@@ -47,7 +47,8 @@ export async function logitsCommand(l: Loaded, args: Args): Promise<object> {
 
 export async function generateCommand(l: Loaded, args: Args): Promise<object> {
   const ids = inputIds(l, args);
-  const stop = typeof args.stop === 'string' ? idList(args.stop, 'stop') : undefined;
+  // By default a chat stops at the end of its turn (the toy world's <|end|>, a Hub template's eos ids).
+  const stop = typeof args.stop === 'string' ? idList(args.stop, 'stop') : defaultStopIds(l.model.config, l.tokenizer);
   const out = await l.model.generate(ids, {
     maxNewTokens: num(args, 'max-new-tokens', 30),
     temperature: num(args, 'temperature', 0),

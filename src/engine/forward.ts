@@ -90,7 +90,14 @@ export async function forwardNext(m: ModelParts, ids: number[], opts: ForwardOpt
   const pass = new Pass(m.rt);
   const hooks = new HookSession(m.cfg, opts.hooks ?? [], pass, ids.length, opts.cache?.length ?? 0, null);
   const out = record(m, pass, hooks, ids, { ...opts, logits: 'last' }, null);
-  const read = sampleRows(pass, m.cfg.vocab, out.logits!.buf, s, [u]);
+  const V = m.cfg.vocab;
+  let logits = out.logits!.buf;
+  if (out.logits!.rows > 1) {
+    // A 'logits' hook made the forward keep every row: the choice is made from the last.
+    logits = pass.scratchBuffer(V * 4);
+    pass.copy(out.logits!.buf, (out.logits!.rows - 1) * V * 4, logits, 0, V * 4);
+  }
+  const read = sampleRows(pass, V, logits, s, [u]);
   await pass.submit();
   opts.cache?.commit(out.positions);
   return sampledToken(new Uint32Array((await read).buffer)[0], m.cfg.vocab);

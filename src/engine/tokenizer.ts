@@ -5,6 +5,7 @@
 
 import { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { ModelFiles } from './files';
+import type { ModelConfig } from './config';
 
 export interface ChatMessage {
   role: string;
@@ -85,6 +86,16 @@ export class Tokenizer {
     );
   }
 
+  /**
+   * Ids that end a turn, where generation stops by default: the eos ids (tokenizer_config and generation_config,
+   * which lists a Hub chat template's end-of-turn ids) and the toy world's `<|end|>` when it is one token.
+   */
+  get endOfTurnIds(): number[] {
+    const end = this.inner.encode('<|end|>', { add_special_tokens: false });
+    const toyEnd = end.length === 1 && typeof end[0] === 'number' && this.decode(end) === '<|end|>' ? end : [];
+    return [...new Set([...this.eosIds, ...toyEnd])];
+  }
+
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return '';
     return this.inner.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false });
@@ -145,4 +156,9 @@ function parseJson(bytes: Uint8Array, name: string, label: string): Json {
 
 function validId(x: unknown): number | null {
   return typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : null;
+}
+
+/** Where generation stops unless told otherwise: the end of a turn (tokenizer) and the config's eos ids. */
+export function defaultStopIds(cfg: ModelConfig, tok: Tokenizer | null): number[] {
+  return [...new Set([...(tok?.endOfTurnIds ?? []), ...cfg.eosTokenIds])];
 }
