@@ -16,12 +16,19 @@ import optimizer from './optimizer.wgsl?raw';
 import sampling from './sampling.wgsl?raw';
 import dropout from './dropout.wgsl?raw';
 import loraBackward from './lora-backward.wgsl?raw';
+// Probe fitting (src/engine/fit/); ridge.wgsl is shared with the market-entry Monte Carlo.
+import columns from './columns.wgsl?raw';
+import logreg from './logreg.wgsl?raw';
+import kmeans from './kmeans.wgsl?raw';
+import omp from './omp.wgsl?raw';
+import ridge from './ridge.wgsl?raw';
 import finite from './finite.wgsl?raw';
 import logprobs from './logprobs.wgsl?raw';
 
 export const shaders = {
   matmul, norm, activation, embedding, add, hookEdit, kvCache, attention, matmulQuant,
   matmulStrided, normBackward, attentionBackward, crossEntropy, optimizer, sampling, dropout, loraBackward,
+  columns, logreg, kmeans, omp, ridge,
   finite, logprobs,
 } as const;
 export type ShaderName = keyof typeof shaders;

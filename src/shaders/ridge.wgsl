@@ -4,6 +4,8 @@
 //   sample (X in Σ's eigenbasis) → row_weights (w_k = ⟨m, x_k²⟩) → gram (G = XᵀX and H = Xᵀdiag(w)X)
 //   → assemble (A = G + NλI) → cholesky (A = LLᵀ, one workgroup per seed)
 //   → inverse_score (column b of W, one thread per column; f₁, f₂, f₄ parts) → hetero (f₃ = tr(ΣWHW) parts).
+// Probe fitting's ridge / least squares (src/engine/fit/ridge.ts) reuses `assemble` and `cholesky` with S = 1,
+// G = ZᵀZ of its standardised activations, and adds `solve` (W's rows hold Zᵀy_c, solved in place).
 // All f32. Cholesky needs no pivoting (A is SPD) and its rounding error is invariant to diagonal scaling, so the
 // power-law spread of Σ's eigenvalues does not hurt it; what matters is the Marchenko–Pastur spread at N/P.
 
@@ -14,7 +16,7 @@ struct Params {
   seed: u32,       // base seed of the run
   seedOffset: u32, // index of this batch's first seed within the run
   outBase: u32,    // where this configuration's partial sums start in `score`
-  pad0: u32,
+  cols: u32,       // `solve`: right-hand sides
   pad1: u32,
   nlambda: f32,    // N·λ
   pad2: f32,
@@ -206,4 +208,24 @@ fn hetero(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc += t * W[W0 + b * P + a];
   }
   score[prm.outBase + prm.S * P * 3u + idx] = spec[a] * acc;
+}
+
+// One thread per right-hand side c (S = 1): solve LLᵀ w = b in place, b = W's row c on entry.
+@compute @workgroup_size(64)
+fn solve(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let P = prm.P;
+  let c = gid.x;
+  if (c >= prm.cols) { return; }
+  let w0 = c * P;
+  for (var i = 0u; i < P; i++) {
+    var acc = W[w0 + i];
+    for (var k = 0u; k < i; k++) { acc -= A[i * P + k] * W[w0 + k]; }
+    W[w0 + i] = acc / A[i * P + i];
+  }
+  for (var ii = 0u; ii < P; ii++) {
+    let i = P - 1u - ii;
+    var acc = W[w0 + i];
+    for (var k = i + 1u; k < P; k++) { acc -= A[k * P + i] * W[w0 + k]; }
+    W[w0 + i] = acc / A[i * P + i];
+  }
 }
