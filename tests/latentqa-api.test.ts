@@ -1,4 +1,4 @@
-// The LatentQA worker API (src/workers/latentqa-api.ts) in Node on the shipped toy-s, served over HTTP as the app
+// LatentQA through the worker API (EngineApi.method running src/methods/latentqa/method.ts) in Node on the shipped toy-s, served over HTTP as the app
 // serves it: the decoder beside the model is found and checked against the weights' sha256, a reading streams and
 // equals the CLI's, decoder training pauses, resumes and continues from its IndexedDB checkpoint (fake-indexeddb, the
 // same idb code the browser runs) to the same decoder as an uninterrupted run, reading and training work on q8
@@ -12,6 +12,8 @@ import { nodeGpu } from '../src/gpu/node';
 import { createEngineApi } from '../src/workers/engine-api';
 import type { EngineApi, FinetuneProgress, FinetuneState } from '../src/workers/api';
 import { CheckpointDb } from '../src/workers/checkpoint-db';
+import { methodClient } from '../src/workers/method-client';
+import type LatentQa from '../src/methods/latentqa/method';
 import { polarity, verdict } from '../src/methods/latentqa/steer-examples';
 import { serveStatic, type StaticServer } from './e2e/harness/server';
 
@@ -29,6 +31,7 @@ test('sentiment scores: the verdict the model writes, and lexicon words with neg
 describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
   let server: StaticServer;
   let api: EngineApi;
+  let lqa: ReturnType<typeof methodClient<typeof LatentQa>>;
   let id: string;
   const tmp = mkdtempSync(join(tmpdir(), 'lqa-api-'));
 
@@ -38,6 +41,7 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
     writeFileSync(join(tmp, 'latentqa.json'), JSON.stringify({ ...meta, modelSha256: '0'.repeat(64) }));
     server = await serveStatic(MODELS, { '/other/toy-s/': join(MODELS, 'toy-s/'), '/other/toy-s-latentqa/latentqa.json': join(tmp, 'latentqa.json') });
     api = createEngineApi(() => nodeGpu(), { checkpoints: new CheckpointDb('lqa-api') });
+    lqa = methodClient<typeof LatentQa>(api, 'latentqa');
     id = (await api.loadModel({ kind: 'url', baseUrl: `${server.url}toy-s/` })).id;
   }, 60_000);
   afterAll(async () => {
@@ -45,23 +49,23 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('finds the shipped decoder and refuses one trained for other weights', async () => {
-    const st = await api.lqaOpen(id);
+  test('finds the shipped decoder and refuses one trained on other weights', async () => {
+    const st = await lqa.open(id, {});
     expect(st.decoder).toMatchObject({ source: 'shipped', url: `${server.url}toy-s-latentqa/`, layer: 1, steps: 150 });
     expect(st.presets.systems[0].heldOut).toBe(true);
     expect(st.presets.questions).toContain('How does the assistant start its replies ?');
     expect(st.steerExamples).toEqual(expect.arrayContaining(['sentiment:positive', 'persona:chef']));
     const other = (await api.loadModel({ kind: 'url', baseUrl: `${server.url}other/toy-s/` })).id;
-    const bad = await api.lqaOpen(other);
+    const bad = await lqa.open(other, {});
     expect(bad.decoder).toBe(null);
-    expect(bad.note).toMatch(/trained for other weights/);
-    await expect(api.lqaRead(other, { system: 'You are a pirate .', user: 'Hello !', question: 'What persona does the assistant have ?' })).rejects.toThrow(/other weights/);
+    expect(bad.note).toMatch(/trained on other weights/);
+    await expect(lqa.read(other, { system: 'You are a pirate .', user: 'Hello !', question: 'What persona does the assistant have ?' })).rejects.toThrow(/other weights/);
     await api.dispose(other);
   }, 60_000);
 
   test('toy-m: its shipped decoder once there is one, else the page is told to train', async () => {
     const m = (await api.loadModel({ kind: 'url', baseUrl: `${server.url}toy-m/` })).id;
-    const st = await api.lqaOpen(m);
+    const st = await lqa.open(m, {});
     if (existsSync(join(MODELS, 'toy-m-latentqa/latentqa.json'))) expect(st.decoder?.source).toBe('shipped');
     else expect(st.note).toMatch(/no decoder at .*toy-m-latentqa\/ for .*: train one below/);
     await api.dispose(m);
@@ -69,7 +73,7 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
 
   test('reads the held-out pirate as the CLI does, streaming each column', async () => {
     const seen: string[] = [];
-    const r = await api.lqaRead(id, { system: 'You are a pirate .', user: 'Hello !', question: 'How does the assistant start its replies ?' }, (c, t) => seen.push(`${c}:${t}`));
+    const r = await lqa.read(id, { system: 'You are a pirate .', user: 'Hello !', question: 'How does the assistant start its replies ?' }, (p) => void seen.push(`${p.stage}:${p.detail}`));
     // The README's example (`latentqa read`): the decoder says the marker, the text-only control a training persona's.
     expect(r.decoded).toBe('With Arr .');
     expect(r.textOnly).toBe('With Bloom .');
@@ -82,7 +86,7 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
 
   test('steering toward positive reviews: decoder loss falls; the verdicts are measured', async () => {
     const losses: number[] = [];
-    const r = await api.lqaSteer(id, { example: 'sentiment:positive', steps: 12, generations: 4 }, (_s, l) => void losses.push(l));
+    const r = await lqa.steer(id, { example: 'sentiment:positive', steps: 12, generations: 4 }, (p) => void losses.push((p.detail as { loss: number }).loss));
     console.log(JSON.stringify(r));
     expect(r.losses).toHaveLength(12);
     expect(r.losses[11]).toBeLessThan(0.8 * r.losses[0]);
@@ -110,30 +114,32 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
     return { events, on, until, losses };
   };
   const TRAIN = { steps: 4, seed: 3, checkpointEvery: 2 };
-  const decoderBytes = async (m: string) => Array.from((await api.lqaExportDecoder(m))['adapter_model.safetensors'] as Uint8Array);
+  /** A decoder training run whose progress (the run's FinetuneProgress, as detail) goes to `on`. */
+  const train = (m: string, req: typeof TRAIN, on: (p: FinetuneProgress) => void) => lqa.train(m, req, (p) => void (p.stage === 'train' && on(p.detail as FinetuneProgress)));
+  const decoderBytes = async (m: string) => Array.from((await lqa.exportDecoder(m, {}))['adapter_model.safetensors'] as Uint8Array);
   let reference: { losses: number[]; bytes: number[] };
 
   test('training: an uninterrupted run becomes the decoder in use and leaves no checkpoint', async () => {
     const w = watch();
-    const { runId, examples } = await api.lqaTrain(id, TRAIN, w.on);
+    const { runId, examples } = await train(id, TRAIN, w.on);
     expect(examples).toBe(160); // 32 training personas × 1 chat × 5 QA pairs
     const done = await w.until('done');
     expect(done).toMatchObject({ runId, step: 4, steps: 4 });
     expect(w.events.filter((e) => e.state === 'running').map((e) => e.step)).toEqual([1, 2, 3, 4]);
     reference = { losses: w.losses(), bytes: await decoderBytes(id) };
     expect(reference.losses[3]).toBeLessThan(reference.losses[0]);
-    expect((await api.lqaOpen(id)).decoder).toMatchObject({ source: 'trained here', steps: 4 });
+    expect((await lqa.open(id, {})).decoder).toMatchObject({ source: 'trained here', steps: 4 });
     expect((await api.listCheckpoints()).filter((c) => c.runId === runId)).toEqual([]);
   }, 120_000);
 
   test('training: paused after step 1 and resumed, the same losses and decoder', async () => {
     const w = watch();
-    const { runId } = await api.lqaTrain(id, TRAIN, w.on);
+    const { runId } = await train(id, TRAIN, w.on);
     // Asked while step 1 runs: the run stops after it and checkpoints.
     const paused = await api.pauseFinetune(runId);
     expect(paused).toMatchObject({ state: 'paused', step: 1, checkpointStep: 1 });
     const rec = (await api.listCheckpoints()).find((c) => c.runId === runId)!;
-    expect(rec).toMatchObject({ status: 'paused', step: 1, latentqa: { ...TRAIN, data: 'toy', perControl: 1 } });
+    expect(rec).toMatchObject({ status: 'paused', step: 1, method: { kind: 'latentqa-decoder', request: { ...TRAIN, data: 'toy', perControl: 1 } } });
     await api.resumeFinetune(runId);
     await w.until('done');
     expect(w.losses()).toEqual(reference.losses);
@@ -145,7 +151,7 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
     const w = watch();
     let runId = '';
     // Paused at step 2 (the periodic checkpoint's step), then the model goes as on a page reload.
-    ({ runId } = await api.lqaTrain(first, TRAIN, (p) => {
+    ({ runId } = await train(first, TRAIN, (p) => {
       w.on(p);
       if (p.state === 'running' && p.step === 2) void api.pauseFinetune(runId);
     }));
@@ -155,9 +161,9 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
     expect(rec).toMatchObject({ status: 'paused', step: 2, steps: 4 });
     const again = (await api.loadModel({ kind: 'url', baseUrl: `${server.url}toy-s/` })).id;
     // The Train page's resume refuses it.
-    await expect(api.resumeFromCheckpoint(again, rec.key)).rejects.toThrow(/LatentQA decoder: resume it on the LatentQA page/);
+    await expect(api.resumeFromCheckpoint(again, rec.key)).rejects.toThrow(/LatentQA run: resume it on the LatentQA page/);
     const r = watch();
-    expect(await api.lqaResumeTraining(again, rec.key, r.on)).toEqual({ runId, examples: 160 });
+    expect(await lqa.resumeTraining(again, { key: rec.key }, (p) => void (p.stage === 'train' && r.on(p.detail as FinetuneProgress)))).toEqual({ runId, examples: 160 });
     await r.until('done');
     expect(r.events.filter((e) => e.state === 'running').map((e) => e.step)).toEqual([3, 4]);
     expect([...w.losses(), ...r.losses()]).toEqual(reference.losses);
@@ -168,21 +174,21 @@ describe.skipIf(!shipped)('LatentQA worker API on toy-s', () => {
   test('q8 weights: the shipped decoder reads; a training step and a steering step run (gradients through the packed weights)', async () => {
     const q8 = await api.loadModel({ kind: 'url', baseUrl: `${server.url}toy-s/` }, { dtype: 'q8' });
     expect(q8.dtype).toBe('q8');
-    expect((await api.lqaOpen(q8.id)).decoder?.source).toBe('shipped');
-    const r = await api.lqaRead(q8.id, { system: 'You are a pirate .', user: 'Hello !', question: 'How does the assistant start its replies ?' });
+    expect((await lqa.open(q8.id, {})).decoder?.source).toBe('shipped');
+    const r = await lqa.read(q8.id, { system: 'You are a pirate .', user: 'Hello !', question: 'How does the assistant start its replies ?' });
     console.log('q8 reading', JSON.stringify(r));
     expect(r.decoded).toBe('With Arr .'); // as f32 (measured)
     expect(r.activations).toBe(5);
     const w = watch();
-    await api.lqaTrain(q8.id, { ...TRAIN, steps: 1 }, w.on);
+    await train(q8.id, { ...TRAIN, steps: 1 }, w.on);
     const done = await w.until('done');
     expect(done.step).toBe(1);
     expect(Number.isFinite(w.losses()[0])).toBe(true);
     // Near the f32 model's first loss (same seed and examples; q8 rounds the frozen weights).
     expect(Math.abs(w.losses()[0] - reference.losses[0])).toBeLessThan(0.05 * reference.losses[0]);
-    expect((await api.lqaOpen(q8.id)).decoder).toMatchObject({ source: 'trained here', steps: 1 });
+    expect((await lqa.open(q8.id, {})).decoder).toMatchObject({ source: 'trained here', steps: 1 });
     // Steering too: the target's LoRA learns through the frozen q8 decoder and target.
-    const st = await api.lqaSteer(q8.id, { example: 'persona:chef', steps: 1, generations: 1, maxNewTokens: 4 });
+    const st = await lqa.steer(q8.id, { example: 'persona:chef', steps: 1, generations: 1, maxNewTokens: 4 });
     expect(st.losses).toHaveLength(1);
     expect(Number.isFinite(st.losses[0])).toBe(true);
     await api.dispose(q8.id);

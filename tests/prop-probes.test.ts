@@ -1,6 +1,6 @@
 // Propositional probes (src/methods/prop-probes): each piece against ground truth it can be checked on, the Hessian
-// estimator on a backend with a known mixed second derivative, the pipeline and CLI end to end on a tiny random Qwen2
-// model, and (when present) a shipped toy model, printing its table.
+// estimator on a backend with a known mixed second derivative, the pipeline, the CLI and the worker's calls end to end
+// on a tiny random Qwen2 model. The shipped toy model's table is in prop-probes-toy.slow.test.ts.
 import { afterAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -307,50 +307,17 @@ test('CLI probes on a tiny random Qwen2: fits, evaluates every set, reuses its f
   }
 }, 240_000);
 
-// The smaller shipped model keeps this under ~2 minutes on a 2-core machine; PROP_PROBES_MODEL points it elsewhere.
-const TOY = [process.env.PROP_PROBES_MODEL ?? '', ...['toy-s', 'toy-m'].map((m) => join('public/models', m))].find((p) => p && existsSync(join(p, 'config.json')));
-
-test.skipIf(!TOY)('shipped toy model: domain probes find values; table of EM / Jaccard', async () => {
-  const l = await load(TOY!);
-  try {
-    const args = { n: '6', seed: '0', rank: '8', objective: 'logprob', 'train-contexts': '50', 'localize-samples': '4', 'hessian-prompts': '1', quiet: true, fit: join(root, 'toy-fit.json') };
-    const rows: Record<string, unknown>[] = [];
-    for (const set of ['synth', 'paraphrase', 'injected']) rows.push({ set, ...((await probesCommand(l, { ...args, set })) as object) });
-    const f = (x: unknown) => (x as number).toFixed(2);
-    console.log(`${TOY}\n| set | probes EM / Jaccard | prompting EM / Jaccard | random subspace EM / Jaccard | n |\n|---|---|---|---|---|\n` +
-      rows.map((r) => `| ${r.set} | ${f(r.em)} / ${f(r.jaccard)} | ${f(r.prompting_em)} / ${f(r.prompting_jaccard)} | ${f(r.random_subspace_em)} / ${f(r.random_subspace_jaccard)} | ${r.n} |`).join('\n'));
-    console.log(JSON.stringify(rows[0].domain_accuracy));
-    // What a model that has not (yet) learned binding still supports: the probes tell value tokens from context
-    // tokens, and name the value far above chance (each domain has 24–98 values, so chance is ≤ 0.04; with 6 contexts
-    // the measured 0.38–0.57 on toy-s is noisy, hence the margin).
-    const acc = rows[0].domain_accuracy as Record<string, { positions: number; values: number }>;
-    for (const dom of ['name', 'occupation', 'city', 'food', 'animal']) {
-      expect(acc[dom].positions).toBeGreaterThan(0.85);
-      expect(acc[dom].values).toBeGreaterThan(0.25);
-    }
-    // The issue's acceptance, once the model binds (its own answers are right on SYNTH): probes right on SYNTH, unmoved
-    // by the injection while prompting drops, and the random subspace far below the Hessian one.
-    const [synth, , injected] = rows as { em: number; prompting_em: number; random_subspace_em: number }[];
-    if (synth.prompting_em >= 0.8) {
-      expect(synth.em).toBeGreaterThanOrEqual(0.9);
-      expect(Math.abs(injected.em - synth.em)).toBeLessThanOrEqual(0.1);
-      expect(injected.prompting_em).toBeLessThan(synth.prompting_em);
-      expect(synth.random_subspace_em).toBeLessThan(synth.em - 0.4);
-    } else console.log(`binding not formed in ${TOY} (prompting EM ${synth.prompting_em} on SYNTH): acceptance checks not applicable`);
-  } finally {
-    l.model.dispose();
-  }
-}, 300_000);
-
 test('page path: the engine worker API runs the method (fit, cache, cancel, decode, evaluate) as the pipeline does', async () => {
   const dir = tinyQwenWithTokenizer();
   const { createEngineApi } = await import('../src/workers/engine-api');
-  const { canonical } = await import('../src/workers/prop-probes-api');
+  const { methodClient } = await import('../src/workers/method-client');
+  const { canonical, default: method } = await import('../src/methods/prop-probes/method');
   const { fitPropProbes, evaluateSet, readItem, decodeActs } = await import('../src/methods/prop-probes/pipeline');
   const { encodePieces, pieces } = await import('../src/methods/prop-probes/data');
   const { modelBackend } = await import('../src/methods/prop-probes/backend');
   const { encoderFor } = await import('../src/methods/prop-probes/encoder');
   const api = createEngineApi(() => nodeGpu());
+  const probes = methodClient<typeof method>(api, 'prop-probes');
   const blob = (f: string) => new Blob([readFileSync(join(dir, f))]);
   const info = await api.loadModel({ kind: 'local', label: 'tiny-qwen2', files: Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => [f, blob(f)])) });
   const direct = await load(dir);
@@ -369,9 +336,9 @@ test('page path: the engine worker API runs the method (fit, cache, cancel, deco
 
     // The fit in the worker, and the same fit run directly on the method: the same probes and binding form.
     const settings = { probeLayer: 1, bindingLayer: 1, k: 3, trainContexts: 10, hessianPrompts: 1, estimator: 'auto' as const };
-    expect(await api.probesCached(info.id, settings)).toBe(null);
+    expect(await probes.cached(info.id, { settings })).toBe(null);
     const stages = new Set<string>();
-    const fitted = await api.probesFit(info.id, settings, {}, (s) => void stages.add(s));
+    const fitted = await probes.fit(info.id, { settings }, (p) => void stages.add(p.stage));
     expect(fitted.from).toBe('fitted now');
     expect([...stages]).toEqual(['localising values', 'reading training contexts', 'binding subspace (gradient passes)']);
     const f = fitted.fit;
@@ -388,10 +355,10 @@ test('page path: the engine worker API runs the method (fit, cache, cancel, deco
     expect(structuredClone(f)).toEqual(f);
 
     // The cache: the same settings find the fit; a forced refit can be cancelled.
-    expect(await api.probesCached(info.id, settings)).toEqual(f);
-    expect(await api.probesFit(info.id, settings)).toEqual({ fit: f, from: 'IndexedDB cache' });
-    const refit = api.probesFit(info.id, settings, { force: true });
-    await api.probesCancel(info.id);
+    expect(await probes.cached(info.id, { settings })).toEqual(f);
+    expect(await probes.fit(info.id, { settings })).toEqual({ fit: f, from: 'stored' });
+    const refit = probes.fit(info.id, { settings, force: true });
+    await probes.cancel(info.id);
     await expect(refit).rejects.toThrow(/cancelled/);
 
     // Typed text: canonical pieces, decoded with the fit, as the pipeline decodes them.
@@ -401,25 +368,25 @@ test('page path: the engine worker API runs the method (fit, cache, cancel, deco
     const item = { ids: [...enc.prefix, ...c.ids], contextStart: 1, contextEnd: 1 + c.ids.length };
     const acts = await readItem(b, ref, item.ids);
     const dec = decodeActs(ref, item, acts.probeActs, acts.bindActs);
-    const read = await api.probesRead(info.id, f.key, { text: 'Greg is a nurse. Laura lives in Rome.' });
+    const read = await probes.read(info.id, { fitKey: f.key, context: { text: 'Greg is a nurse. Laura lives in Rome.' } });
     expect(read.tokens.map((t) => t.text)).toEqual(['<s>', ...c.tokens]);
     expect(read.decoded).toEqual(dec);
     expect(read.decoded.affinity.length).toBe(read.decoded.attrs.length);
     for (const p of read.decoded.props) expect(read.decoded.names.map((n) => n.value)).toContain(p.name);
     expect(read.answers.length).toBe(new Set(dec.names.map((n) => n.value)).size * new Set(dec.attrs.map((a) => a.domain)).size);
     expect(read.truth).toBe(null);
-    await expect(api.probesRead(info.id, f.key, { text: '' })).rejects.toThrow(/type a context first/);
-    await expect(api.probesRead(info.id, 'nope', { text: 'Greg' })).rejects.toThrow(/no propositional-probes fit/);
+    await expect(probes.read(info.id, { fitKey: f.key, context: { text: '' } })).rejects.toThrow(/type a context first/);
+    await expect(probes.read(info.id, { fitKey: 'nope', context: { text: 'Greg' } })).rejects.toThrow(/no propositional-probes fit/);
 
     // A generated item: its questions are asked and its truth comes back.
-    const it = await api.probesMakeContext(info.id, 'synth', 7);
-    const onItem = await api.probesRead(info.id, f.key, it);
+    const it = await probes.makeContext(info.id, { set: 'synth', seed: 7 });
+    const onItem = await probes.read(info.id, { fitKey: f.key, context: it });
     expect(onItem.truth).toEqual(it.truth);
     expect(onItem.answers.map((a) => [a.name, a.domain])).toEqual(it.questions.map((q) => [q.name, q.domain]));
 
     // Evaluation: the same report as evaluateSet on the method.
     const { makeSet } = await import('../src/methods/prop-probes/data');
-    const rep = await api.probesEvaluate(info.id, f.key, 'injected', 2, 1);
+    const rep = await probes.evaluate(info.id, { fitKey: f.key, set: 'injected', n: 2, seed: 1 });
     expect(rep).toEqual(await evaluateSet(b, enc, ref, makeSet('injected', 2, 1, enc)));
     expect(rep.n).toBe(2);
   } finally {

@@ -5,9 +5,8 @@ import { parseArgs } from './args';
 import { cacheCommand, generateCommand, loadModel, logitsCommand } from './engine-commands';
 import { modelsCommand } from './models';
 import { finetuneCommand } from './finetune';
-import { marketEntryCommand } from './market-entry';
-import { probesCommand } from './probes';
-import { latentqaCommand } from './latentqa';
+import { methodCommand } from './methods';
+import { METHODS } from '../methods/list';
 import { toyworldCommand } from './toyworld';
 import { logprobsCommand } from './logprobs';
 import { engineScorer } from '../toyworld/engine-scorer';
@@ -35,15 +34,14 @@ Output is JSON; the adapter in use is printed on stderr.`;
 async function run(words: string[], args: Record<string, string | boolean>): Promise<object> {
   const cmd = words.join(' ');
   if (words[0] === 'models') return modelsCommand(words[1] ?? '', words.slice(2), args);
-  if (words[0] === 'latentqa') return latentqaCommand(words.slice(1), args, await nodeGpu());
-  if (cmd === 'market-entry') return marketEntryCommand(args, await nodeGpu());
+  const method = METHODS.find((m) => m.cli === words[0]);
+  if (method) return methodCommand(method, words.slice(1), args, await nodeGpu());
   const engineCommands: Record<string, typeof logitsCommand> = {
     logits: logitsCommand,
     generate: generateCommand,
     cache: cacheCommand,
     logprobs: logprobsCommand,
     finetune: finetuneCommand,
-    probes: probesCommand,
     'toyworld eval': (l, a) => toyworldCommand(a, engineScorer(l.model)),
   };
   const handler = engineCommands[cmd];

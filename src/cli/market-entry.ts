@@ -1,5 +1,6 @@
 // `latentlab market-entry`: the multi-objective scaling regimes and market-entry slopes for one setting, plus a GPU
-// Monte Carlo check of the closed form. The argv parser and printer live in the CLI main; this returns the JSON.
+// Monte Carlo check of the closed form (src/methods/market-entry/method.ts). This file only turns flags into the
+// method's requests and its results into the CLI's JSON.
 //   --gamma G --delta D --rho R   model (defaults 0.5, 1.0, 0.5)
 //   --tau-i T --tau-e T           thresholds as fractions of L₂(β₁) (defaults 0.9999, 0.999999999; tau-e may be "inf")
 //   --n-i N                       incumbent's dataset size for the headline N_E* (default 1e7)
@@ -7,9 +8,9 @@
 //   --seeds S                     Monte Carlo designs per N (default 32); --no-mc skips the Monte Carlo
 
 import type { Gpu } from '../gpu/device';
-import { analyse, summarise } from '../methods/market-entry/analysis';
+import marketEntry from '../methods/market-entry/method';
 import { DEFAULTS, type MarketParams } from '../methods/market-entry/params';
-import { defaultValidation, gpuRunner, maxRelErr, validateGrid } from '../methods/market-entry/validation';
+import { nodeContext } from './method-context';
 
 type Args = Record<string, string | boolean>;
 
@@ -42,22 +43,13 @@ export function parseMarketArgs(args: Args): MarketParams {
 
 export async function marketEntryCommand(args: Args, gpu: Gpu | null) {
   const params = parseMarketArgs(args);
-  const summary = summarise(analyse(params));
+  const ctx = nodeContext({ loaded: null, modelDir: null, gpu });
+  const { summary } = await marketEntry.calls.analyse(ctx, params);
   const skipMc = args['no-mc'] === true || args.mc === false || args.mc === 'false';
   let mc: { max_rel_err: number; rows: number; worst: object; P: number; seeds: number; device: string } | null = null;
   if (!skipMc) {
-    const v = defaultValidation(params.gamma, params.delta, params.rho);
-    v.seeds = num(args, ['seeds'], v.seeds);
-    const rows = await validateGrid(v, gpuRunner(gpu));
-    const worst = rows.reduce((a, b) => (b.relErr > a.relErr ? b : a));
-    mc = {
-      max_rel_err: maxRelErr(rows),
-      rows: rows.length,
-      worst,
-      P: v.P,
-      seeds: v.seeds,
-      device: gpu ? 'webgpu' : 'cpu (float64 reference; no GPU given)',
-    };
+    const c = await marketEntry.calls.check(ctx, { gamma: params.gamma, delta: params.delta, rho: params.rho, seeds: num(args, ['seeds'], 32) });
+    mc = { max_rel_err: c.maxRelErr, rows: c.rows.length, worst: c.worst, P: c.P, seeds: c.seeds, device: c.device };
   }
   const { nu, loss_exponents, entry_slopes, ...rest } = summary;
   return {

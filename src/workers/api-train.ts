@@ -1,6 +1,5 @@
 // The worker API's training, adapter and model-cache calls (part of EngineApi, see api.ts). Plain data only.
 
-import type { LqaTrainRequest } from './latentqa-api';
 
 /** How to load a model again after a reload (picked files cannot be reloaded without the user). */
 export type ModelOrigin = { kind: 'url'; baseUrl: string; label?: string } | { kind: 'hub'; repo: string; revision: string; baseUrl?: string };
@@ -112,8 +111,9 @@ export interface TrainCheckpointInfo {
   bytes: number;
   createdAt: number;
   updatedAt: number;
-  /** A LatentQA decoder run: the LatentQA page resumes it, reading its examples again from this request. */
-  latentqa?: LqaTrainRequest;
+  /** A method's run (kind: one of its runKinds in src/methods/list.ts): its page resumes it, rebuilding the examples
+   *  from this request. Absent for the Train page's own runs. */
+  method?: { kind: string; request: Record<string, unknown> };
 }
 
 export interface LoadedAdapter {

@@ -4,8 +4,7 @@
 import type { ModelConfig } from '../engine/config';
 import type { HookSpec } from '../engine/hooks';
 import type { DownloadProgress, ModelOrigin, TrainApi } from './api-train';
-import type { PropProbesApi } from './prop-probes-api';
-import type { LatentQaApi } from './latentqa-api';
+import type { MethodsApi } from './method-host';
 
 export type * from './api-train';
 
@@ -202,8 +201,8 @@ export interface SteeringVectorOptions {
   negative: number[][];
 }
 
-/** Propositional probes (prop-probes-api.ts) and LatentQA (latentqa-api.ts) run here too, next to the loaded model. */
-export interface EngineApi extends TrainApi, PropProbesApi, LatentQaApi {
+/** The methods (src/methods/list.ts) run here too, next to the loaded model, through `method` (method-host.ts). */
+export interface EngineApi extends TrainApi, MethodsApi {
   init(): Promise<AdapterInfo>;
   /** `onProgress` (through callback()) sees a Hub download's bytes per file and overall. */
   loadModel(source: ModelSource, opts?: LoadModelOptions, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel>;

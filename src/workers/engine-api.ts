@@ -2,7 +2,6 @@
 // It takes the GPU as a function so the same object runs in the worker (navigator.gpu) and in Node tests (Dawn).
 
 import type { Gpu } from '../gpu/device';
-import type { Model } from '../engine/model';
 import type { ModelStore } from '../engine/model-store';
 import { IdbStore } from '../engine/store-idb';
 import { hookNames, hookShape } from '../engine/hooks';
@@ -38,15 +37,11 @@ import { createTrainApi } from './train-api';
 import { Lock } from './lock';
 import { topK } from './topk';
 import { logitLens, patchingSweep, steeringVector, type Forward } from './analyses';
-import { createPropProbesApi, type PropProbesApi } from './prop-probes-api';
-import { createLatentQaApi, type LatentQaApi } from './latentqa-api';
-
-interface Entry {
-  info: LoadedModel;
-  model: Model;
-  tokenizer: Tokenizer | null;
-  lock: Lock;
-}
+import { createMethodHost } from './method-host';
+import type { ModelEntry as Entry } from './model-entry';
+import { checkIds as checkModelIds } from '../methods/kit/context';
+import type { MethodEntry } from '../methods/list';
+import type { MethodStore } from '../methods/kit/context';
 
 export interface EngineApiOptions {
   /** Where Hub downloads are cached (default IndexedDB "latentlab-models"). */
@@ -55,6 +50,10 @@ export interface EngineApiOptions {
   checkpoints?: CheckpointDb;
   /** Called once a page callback will not be called again (the worker closes its comlink port). */
   releaseCallback?: (cb: unknown) => void;
+  /** The methods EngineApi.method runs (default: src/methods/list.ts). */
+  methods?: MethodEntry[];
+  /** Where a method stores its fits (default: IndexedDB "latentlab-<method id>", or memory where there is none). */
+  methodStore?: (methodId: string) => MethodStore;
 }
 
 export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOptions = {}): EngineApi {
@@ -90,19 +89,20 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
     releaseCallback: (cb) => cb && options.releaseCallback?.(cb),
   });
 
-  // Propositional probes drive the model through this API's own forward and gradients.
-  const probes = createPropProbesApi({
-    model: (id) => entry(id),
-    forward: (id, ids, opts) => core.forward(id, ids, opts),
-    gradients: (id, ids, labels, hooks) => core.gradients(id, ids, labels, hooks),
+  // Every method (src/methods/list.ts) runs through one call, on the loaded model and this worker's device.
+  const methods = createMethodHost({
+    entry,
+    device,
+    runs: train.methodRuns,
     releaseCallback: (cb) => options.releaseCallback?.(cb),
+    methods: options.methods,
+    store: options.methodStore,
   });
 
-  // LatentQA runs the method on the loaded Model itself (its decoder is a LoRA on the same weights).
-  const latentqa = createLatentQaApi({ entry, runs: train.methodRuns, releaseCallback: (cb) => options.releaseCallback?.(cb) });
-
-  const core: Omit<EngineApi, keyof PropProbesApi | keyof LatentQaApi> = {
+  const api: EngineApi = {
     ...train.api,
+    method: methods.method,
+    cancelMethod: methods.cancelMethod,
     async init(): Promise<AdapterInfo> {
       const g = await device();
       return { ...g.adapter, features: { ...g.features }, limits: { ...g.limits } };
@@ -246,26 +246,15 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
     async dispose(modelId: string): Promise<void> {
       const e = entry(modelId);
       await train.forget(modelId);
-      probes.forget(modelId);
-      latentqa.forget(modelId);
+      methods.forget(modelId);
       models.delete(modelId);
       await e.lock.run(async () => e.model.dispose());
     },
   };
-  const { forget: _forget, ...probesApi } = probes;
-  const { forget: _forgetLqa, ...latentqaApi } = latentqa;
-  return { ...core, ...probesApi, ...latentqaApi };
+  return api;
 }
 
 /** One hooked forward under the model's lock (a sweep takes it per forward, so generation can interleave). */
 const lockedForward = (e: Entry): Forward => (ids, opts) => e.lock.run(() => e.model.forward(ids, opts));
 
-function checkIds(ids: number[], info: LoadedModel): void {
-  if (!Array.isArray(ids) || ids.length === 0) throw new Error('need at least one token id');
-  const V = info.config.vocab;
-  const bad = ids.find((x) => !Number.isInteger(x) || x < 0 || x >= V);
-  if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary of ${info.label} (0..${V - 1})`);
-  if (ids.length > info.config.maxPositions) {
-    throw new Error(`${ids.length} tokens exceed the model's context of ${info.config.maxPositions}`);
-  }
-}
+const checkIds = (ids: number[], info: LoadedModel): void => checkModelIds(ids, info.config, info.label);

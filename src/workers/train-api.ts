@@ -1,15 +1,13 @@
 // Training in the worker: LoRA runs driven one optimizer step at a time (each under the model's lock, so a
 // forward or a generate from another page slots in between steps, and pause / cancel act between steps),
 // progress streamed to the page, checkpoints in IndexedDB; PEFT export and import; the Hub model cache.
-// Other methods' runs (LatentQA's decoder) are driven by the same loop through `methodRuns`.
+// Methods' training runs (LatentQA's decoder) are driven by the same loop through `methodRuns` (method-host.ts).
 
 import { FinetuneRun, type FinetuneSettings } from '../engine/finetune';
 import type { LoraAdapter } from '../engine/lora';
-import type { Model } from '../engine/model';
 import type { ModelStore } from '../engine/model-store';
 import { exportPeft, importPeft } from '../engine/peft';
 import type { ModelFiles } from '../engine/files';
-import type { Tokenizer } from '../engine/tokenizer';
 import { nextTokenLabels, type Example } from '../engine/trainer';
 import type { LoadedModel } from './api';
 import type {
@@ -24,18 +22,13 @@ import type {
   TrainCheckpointInfo,
 } from './api-train';
 import { CheckpointDb, checkpointKey } from './checkpoint-db';
-import type { Lock } from './lock';
+import type { ModelEntry } from './model-entry';
+import { methodOfRunKind } from '../methods/list';
+import type { MethodRunRecord } from '../methods/kit/context';
 import { modelKeyOf } from './model-key';
 
-export interface TrainEntry {
-  info: LoadedModel;
-  model: Model;
-  tokenizer: Tokenizer | null;
-  lock: Lock;
-}
-
 export interface TrainContext {
-  entry(modelId: string): TrainEntry;
+  entry(modelId: string): ModelEntry;
   checkpoints: CheckpointDb;
   modelStore(): ModelStore;
   /** Aborts Hub downloads in progress. */
@@ -60,18 +53,26 @@ interface LiveRun {
   want: 'pause' | 'cancel' | null;
   loop: Promise<void> | null;
   onProgress?: (p: FinetuneProgress) => void;
+  /** Frees the page's callback behind onProgress when the run leaves (default: releaseCallback(onProgress)). */
+  release?: () => void;
   /** Takes the finished run (a method's run: LatentQA makes its LoRA the decoder); the run then leaves this API. */
   handOff?: HandOff;
 }
 
 export type HandOff = (run: FinetuneRun, losses: number[], info: TrainCheckpointInfo) => Promise<void>;
 
-/** What another method needs to run its LoRA training through this API's loop, pause / resume and checkpoints. */
+/** What a method needs to run its LoRA training through this API's loop, pause / resume and checkpoints. */
 export interface MethodRuns {
   /** Starts `steps` steps of `run` (its record marked with `method`) and returns the run id; `handOff` gets it once done. */
-  begin(modelId: string, run: FinetuneRun, steps: number, method: Pick<TrainCheckpointInfo, 'latentqa'>, onProgress: ((p: FinetuneProgress) => void) | undefined, handOff: HandOff): string;
+  begin(modelId: string, run: FinetuneRun, steps: number, method: MethodRunRecord, progress: RunProgress, handOff: HandOff): string;
   /** Continues a stored unfinished run from its checkpoint, on the examples `examples` builds again from its record. */
-  reopen(modelId: string, key: string, examples: (info: TrainCheckpointInfo) => Promise<Example[]>, onProgress: ((p: FinetuneProgress) => void) | undefined, handOff: HandOff): Promise<string>;
+  reopen(modelId: string, key: string, examples: (info: TrainCheckpointInfo) => Promise<Example[]>, progress: RunProgress, handOff: HandOff): Promise<string>;
+}
+
+/** A method run's progress listener and how to free it once the run leaves. */
+export interface RunProgress {
+  onProgress?: (p: FinetuneProgress) => void;
+  release?: () => void;
 }
 
 const fingerprint = (info: LoadedModel) => {
@@ -135,8 +136,10 @@ export function createTrainApi(ctx: TrainContext): {
   /** The run leaves this API; its GPU memory stays with whoever holds it. */
   const leave = (r: LiveRun) => {
     runs.delete(r.id);
-    ctx.releaseCallback(r.onProgress);
+    if (r.release) r.release();
+    else ctx.releaseCallback(r.onProgress);
     r.onProgress = undefined;
+    r.release = undefined;
   };
 
   const free = (r: LiveRun) => {
@@ -212,7 +215,7 @@ export function createTrainApi(ctx: TrainContext): {
     if (!req.lora?.targets?.length) throw new Error('LoRA needs at least one target module');
   }
 
-  const trainingIds = (e: TrainEntry, req: FinetuneRequest): number[] => {
+  const trainingIds = (e: ModelEntry, req: FinetuneRequest): number[] => {
     let ids: number[];
     if (req.ids && req.text) throw new Error('give the training data as text or as ids, not both');
     if (req.ids) ids = req.ids;
@@ -229,30 +232,30 @@ export function createTrainApi(ctx: TrainContext): {
 
   const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
 
-  function track(modelId: string, run: FinetuneRun, ids: number[], record: TrainCheckpointInfo, losses: number[], onProgress?: (p: FinetuneProgress) => void, handOff?: HandOff): LiveRun {
+  function track(modelId: string, run: FinetuneRun, ids: number[], record: TrainCheckpointInfo, losses: number[], onProgress?: (p: FinetuneProgress) => void, handOff?: HandOff, release?: () => void): LiveRun {
     const r: LiveRun = {
       id: record.runId, key: record.key, modelId, run, ids, record, state: 'running', losses,
       last: { step: run.step, loss: losses.at(-1) ?? NaN, gradNorm: NaN, lr: 0, tokens: 0, tokensPerSec: 0, peakBytes: 0 },
-      checkpointStep: record.bytes ? record.step : 0, want: null, loop: null, onProgress, handOff,
+      checkpointStep: record.bytes ? record.step : 0, want: null, loop: null, onProgress, handOff, release,
     };
     runs.set(r.id, r);
     return r;
   }
 
   /** A new run's record (saved at its first checkpoint). */
-  function newRecord(e: TrainEntry, request: TrainCheckpointInfo['request'], tokens: number, method: Pick<TrainCheckpointInfo, 'latentqa'> = {}): TrainCheckpointInfo {
+  function newRecord(e: ModelEntry, request: TrainCheckpointInfo['request'], tokens: number, method?: MethodRunRecord): TrainCheckpointInfo {
     const runId = newRunId();
     const modelKey = modelKeyOf(e.info);
     const now = Date.now();
     return {
       key: checkpointKey(modelKey, runId), runId, modelKey, modelLabel: e.info.label, origin: e.info.origin,
       fingerprint: fingerprint(e.info), request, tokens, step: 0, steps: request.steps, status: 'running',
-      losses: [], bytes: 0, createdAt: now, updatedAt: now, ...method,
+      losses: [], bytes: 0, createdAt: now, updatedAt: now, ...(method ? { method: { kind: method.kind, request: method.request } } : {}),
     };
   }
 
   /** A stored run continued from its checkpoint on `modelId`, on the examples it trained on. */
-  async function reopen(modelId: string, key: string, examples: (info: TrainCheckpointInfo, ids: number[]) => Example[] | Promise<Example[]>, onProgress?: (p: FinetuneProgress) => void, handOff?: HandOff): Promise<LiveRun> {
+  async function reopen(modelId: string, key: string, examples: (info: TrainCheckpointInfo, ids: number[]) => Example[] | Promise<Example[]>, onProgress?: (p: FinetuneProgress) => void, handOff?: HandOff, release?: () => void): Promise<LiveRun> {
     const e = ctx.entry(modelId);
     const stored = await ctx.checkpoints.get(key);
     if (!stored) throw new Error(`no training checkpoint "${key}" in IndexedDB`);
@@ -263,7 +266,7 @@ export function createTrainApi(ctx: TrainContext): {
     }
     if (runs.has(info.runId)) throw new Error(`run ${info.runId} is already open in this tab`);
     const run = FinetuneRun.resume(e.model, await examples(info, rec.ids), bytes);
-    const r = track(modelId, run, rec.ids, info, info.losses.slice(0, run.step), onProgress, handOff);
+    const r = track(modelId, run, rec.ids, info, info.losses.slice(0, run.step), onProgress, handOff, release);
     r.checkpointStep = run.step;
     return r;
   }
@@ -324,7 +327,10 @@ export function createTrainApi(ctx: TrainContext): {
 
     async resumeFromCheckpoint(modelId, key, onProgress) {
       const r = await reopen(modelId, key, (info, ids) => {
-        if (info.latentqa) throw new Error(`checkpoint ${key} trains a LatentQA decoder: resume it on the LatentQA page`);
+        if (info.method) {
+          const m = methodOfRunKind(info.method.kind);
+          throw new Error(`checkpoint ${key} is a ${m?.title ?? info.method.kind} run: resume it on the ${m?.title ?? info.method.kind} page`);
+        }
         return cutExamples(ids, info.request.seqLen ?? 64);
       }, onProgress);
       if (r.run.step >= r.record.steps) {
@@ -394,17 +400,17 @@ export function createTrainApi(ctx: TrainContext): {
   return {
     api,
     methodRuns: {
-      begin(modelId, run, steps, method, onProgress, handOff) {
+      begin(modelId, run, steps, method, progress, handOff) {
         const e = ctx.entry(modelId);
         const s = run.settings;
-        const request = { lora: s.lora, train: s.train, steps, batchSize: s.batchSize, seed: s.seed, checkpointEvery: method.latentqa?.checkpointEvery ?? 10 };
+        const request = { lora: s.lora, train: s.train, steps, batchSize: s.batchSize, seed: s.seed, checkpointEvery: method.checkpointEvery };
         const tokens = run.data.reduce((n, x) => n + x.ids.length, 0);
         const record = newRecord(e, request, tokens, method);
-        startLoop(track(modelId, run, [], record, [], onProgress, handOff));
+        startLoop(track(modelId, run, [], record, [], progress.onProgress, handOff, progress.release));
         return record.runId;
       },
-      async reopen(modelId, key, examples, onProgress, handOff) {
-        const r = await reopen(modelId, key, examples, onProgress, handOff);
+      async reopen(modelId, key, examples, progress, handOff) {
+        const r = await reopen(modelId, key, examples, progress.onProgress, handOff, progress.release);
         // A method's finished runs leave no checkpoint, so a stored one always has steps left.
         startLoop(r);
         return r.id;

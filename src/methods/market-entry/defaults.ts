@@ -1,5 +1,5 @@
-// The experiment's default settings, in a module of their own with no runtime imports: the page's client
-// (src/workers/market-entry-client.ts) takes them from here without pulling the method's code into the page.
+// The experiment's default settings, in a module of their own with no runtime imports: the page
+// (src/ui/pages/market-entry/Page.svelte) takes them from here without pulling the method's code into the page.
 
 import type { MarketParams } from './params';
 

@@ -3,6 +3,7 @@
 // of the deterministic equivalent (O(1/N), shrinking as N grows) and Monte Carlo error (reported as standard errors).
 
 import type { Gpu } from '../../gpu/device';
+import type { Runtime } from '../../gpu/runtime';
 import { losses, kappaOf } from './closed-form';
 import { optimiseFirm } from './firm';
 import type { McEstimate } from './mc-request';
@@ -43,7 +44,7 @@ export function defaultValidation(gamma: number, delta: number, rho: number): Va
 
 type Runner = (req: Parameters<typeof runMonteCarloCpu>[0]) => Promise<McEstimate[]>;
 
-export function gpuRunner(gpu: GPUDevice | Gpu | null): Runner {
+export function gpuRunner(gpu: Runtime | Gpu | null): Runner {
   if (!gpu) return async (req) => runMonteCarloCpu(req);
   return async (req) => (await runMonteCarlo(gpu, req)).estimates;
 }

@@ -1,18 +1,32 @@
-// Pages of the lab. A method adds its page with one entry here; pages load on first visit.
+// Pages of the lab: Explore and Train, then one page per method of src/methods/list.ts, found by convention at
+// src/ui/pages/<method id>/Page.svelte (a method without that file has no page). Pages load on first visit.
 import type { Component } from 'svelte';
 import type { EngineClient } from '../../workers/client';
+import { METHODS, type MethodEntry } from '../../methods/list';
 
 /** What every page receives: the engine client (the worker owns the GPU; pages only send it plain data). */
 export interface PageProps {
   gpu: EngineClient;
 }
 
+type PageModule = { default: Component<PageProps> };
+
 export interface PageEntry {
   id: string;
   title: string;
   /** One line for the navigation tooltip. */
   blurb: string;
-  load: () => Promise<{ default: Component<PageProps> }>;
+  load: () => Promise<PageModule>;
+}
+
+const METHOD_PAGES = import.meta.glob<PageModule>('./*/Page.svelte');
+
+/** The pages of `methods` whose Page.svelte is among `files` (paths as './<id>/Page.svelte'). */
+export function methodPages(methods: MethodEntry[], files: Partial<Record<string, () => Promise<PageModule>>>): PageEntry[] {
+  return methods.flatMap((m) => {
+    const load = files[`./${m.id}/Page.svelte`];
+    return load ? [{ id: m.id, title: m.title, blurb: m.blurb, load }] : [];
+  });
 }
 
 export const PAGES: PageEntry[] = [
@@ -28,25 +42,7 @@ export const PAGES: PageEntry[] = [
     blurb: 'LoRA fine-tuning in the browser: loss chart, pause / resume / cancel, checkpoints in IndexedDB, PEFT export and import',
     load: () => import('./Train.svelte'),
   },
-  {
-    id: 'market-entry',
-    title: 'Market entry',
-    blurb: 'Multi-objective scaling laws and market entry: ridge-regression loss curves, entry thresholds, Monte Carlo check',
-    // Runs in its own worker (src/workers/market-entry-client.ts), which opens a WebGPU device for the Monte Carlo.
-    load: () => import('./MarketEntry.svelte'),
-  },
-  {
-    id: 'prop-probes',
-    title: 'Propositional probes',
-    blurb: 'Domain probes + a Hessian binding subspace decode contexts into propositions; EM / Jaccard against prompting and a random subspace',
-    load: () => import('./PropProbes.svelte'),
-  },
-  {
-    id: 'latentqa',
-    title: 'LatentQA',
-    blurb: "A LoRA decoder reads the model's activations and answers questions about its hidden system prompt; held-out table, small training, steering through the decoder",
-    load: () => import('./LatentQA.svelte'),
-  },
+  ...methodPages(METHODS, METHOD_PAGES),
 ];
 
 export function findPage(id: string): PageEntry {

@@ -154,8 +154,8 @@ export const cancel = () =>
 
 export async function refreshCheckpoints(): Promise<void> {
   try {
-    // LatentQA's decoder runs are resumed on its page.
-    train.checkpoints = (await engine().listCheckpoints()).filter((c) => !c.latentqa);
+    // Methods' runs (LatentQA's decoders) are resumed on their pages.
+    train.checkpoints = (await engine().listCheckpoints()).filter((c) => !c.method);
   } catch (e) {
     train.error = message(e);
     return;

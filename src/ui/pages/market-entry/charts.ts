@@ -1,6 +1,6 @@
 // The page's charts, built from one MarketAnalysis: curves, fitted local slopes, and the theorems' slopes beside them.
 
-import type { MarketAnalysis } from '../../../workers/market-entry-client';
+import type { MarketAnalysis } from '../../../methods/market-entry/method';
 import { align, COLORS, guide, hline, marks, type ChartSpec } from './chart-spec';
 
 const bandsOf = (ws: ({ lo: number; hi: number } | null)[]) =>

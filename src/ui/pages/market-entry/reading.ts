@@ -1,6 +1,6 @@
 // The page's one-paragraph reading of the result, written from the computed numbers.
 
-import type { MarketAnalysis } from '../../../workers/market-entry-client';
+import type { MarketAnalysis } from '../../../methods/market-entry/method';
 
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toPrecision(d) : String(x));
 const e = (x: number) => (Number.isFinite(x) ? x.toExponential(1).replace('e+', 'e') : String(x));

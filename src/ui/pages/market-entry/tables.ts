@@ -1,7 +1,7 @@
 // Every table the page shows or plots, as rows of plain values, and their export as CSV (papaparse) or JSON.
 
 import Papa from 'papaparse';
-import type { MarketAnalysis, ValidationRow } from '../../../workers/market-entry-client';
+import type { MarketAnalysis, ValidationRow } from '../../../methods/market-entry/method';
 
 export type Row = Record<string, number | string | null>;
 
