@@ -8,6 +8,7 @@ import { openModelArg } from './model-source';
 import { importPeft } from '../engine/peft';
 import { folderFiles } from '../engine/files-node';
 import type { LoraAdapter } from '../engine/lora';
+import { pastContextWarning } from '../engine/rope';
 
 export interface Loaded {
   model: Model;
@@ -20,8 +21,19 @@ export interface Loaded {
 export async function loadModel(gpu: Gpu, args: Args): Promise<Loaded> {
   const opened = await openModelArg(gpu, args);
   if (opened.tokenizerNote && typeof args.text === 'string') process.stderr.write(`note: ${opened.tokenizerNote}\n`);
+  const past = str(args, 'past-context', 'refuse');
+  if (past !== 'refuse' && past !== 'warn') throw new Error(`--past-context must be refuse or warn, got "${past}"`);
+  if (opened.model.parts.rope) opened.model.parts.rope.beyondContext = past;
   const lora = typeof args.adapter === 'string' ? await importPeft(opened.model.parts.rt, opened.model.config, folderFiles(args.adapter)) : null;
   return { model: opened.model, tokenizer: opened.tokenizer, lora };
+}
+
+/** The command's output, with a warning when positions past the model's context were computed (--past-context warn). */
+function warned(l: Loaded, out: object): object {
+  const warning = pastContextWarning(l.model.parts.rope, l.model.config);
+  if (!warning) return out;
+  process.stderr.write(`warning: ${warning}\n`);
+  return { ...out, warning };
 }
 
 /** Token ids from --ids or --text (the latter needs the model's tokenizer). */
@@ -42,7 +54,7 @@ function rows(flat: Float32Array, width: number): number[][] {
 
 export async function logitsCommand(l: Loaded, args: Args): Promise<object> {
   const { logits } = await l.model.forward(inputIds(l, args), { lora: l.lora });
-  return { logits: rows(logits!, l.model.config.vocab) };
+  return warned(l, { logits: rows(logits!, l.model.config.vocab) });
 }
 
 export async function generateCommand(l: Loaded, args: Args): Promise<object> {
@@ -58,7 +70,7 @@ export async function generateCommand(l: Loaded, args: Args): Promise<object> {
     stop,
     lora: l.lora,
   });
-  return l.tokenizer ? { ids: out, text: l.tokenizer.decode(out) } : { ids: out };
+  return warned(l, l.tokenizer ? { ids: out, text: l.tokenizer.decode(out) } : { ids: out });
 }
 
 export async function cacheCommand(l: Loaded, args: Args): Promise<object> {
@@ -69,5 +81,5 @@ export async function cacheCommand(l: Loaded, args: Args): Promise<object> {
   for (const name of names) {
     activations[name] = { shape: hookShape(l.model.config, name, ids.length).dims, data: Array.from(cache[name]) };
   }
-  return { activations };
+  return warned(l, { activations });
 }
