@@ -46,6 +46,13 @@ export function inputIds(l: Loaded, args: Args): number[] {
   throw new Error('give the input as --ids 1,2,3 or --text "..."');
 }
 
+/** JSON would print NaN and ±Inf as null: a non-finite output is refused with where it is (masked scores are -Inf by design). */
+function finite(what: string, data: Float32Array, width: number, masked = false): Float32Array {
+  const bad = data.findIndex((v) => !Number.isFinite(v) && !(masked && v === -Infinity));
+  if (bad >= 0) throw new Error(`${what} hold ${data[bad]} at [${Math.floor(bad / width)}, ${bad % width}] (the forward overflowed); no output printed`);
+  return data;
+}
+
 function rows(flat: Float32Array, width: number): number[][] {
   const out: number[][] = [];
   for (let i = 0; i < flat.length; i += width) out.push(Array.from(flat.subarray(i, i + width)));
@@ -54,7 +61,7 @@ function rows(flat: Float32Array, width: number): number[][] {
 
 export async function logitsCommand(l: Loaded, args: Args): Promise<object> {
   const { logits } = await l.model.forward(inputIds(l, args), { lora: l.lora });
-  return warned(l, { logits: rows(logits!, l.model.config.vocab) });
+  return warned(l, { logits: rows(finite('the logits', logits!, l.model.config.vocab), l.model.config.vocab) });
 }
 
 export async function generateCommand(l: Loaded, args: Args): Promise<object> {
@@ -79,7 +86,8 @@ export async function cacheCommand(l: Loaded, args: Args): Promise<object> {
   const { cache } = await l.model.forward(ids, { hooks: names.map((name) => ({ name, op: 'read' as const })), logits: 'none', lora: l.lora });
   const activations: Record<string, { shape: number[]; data: number[] }> = {};
   for (const name of names) {
-    activations[name] = { shape: hookShape(l.model.config, name, ids.length).dims, data: Array.from(cache[name]) };
+    const dims = hookShape(l.model.config, name, ids.length).dims;
+    activations[name] = { shape: dims, data: Array.from(finite(name, cache[name], dims[dims.length - 1], name.endsWith('hook_attn_scores'))) };
   }
   return warned(l, { activations });
 }
