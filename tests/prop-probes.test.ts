@@ -314,7 +314,17 @@ test('page path: the engine worker API runs the method (fit, cache, cancel, deco
   const { canonical, default: method } = await import('../src/methods/prop-probes/method');
   const { fitPropProbes, evaluateSet, readItem, decodeActs } = await import('../src/methods/prop-probes/pipeline');
   const { encodePieces, pieces } = await import('../src/methods/prop-probes/data');
-  const { modelBackend } = await import('../src/methods/prop-probes/backend');
+  const { probeBackend } = await import('../src/methods/prop-probes/backend');
+  const { lossGradients } = await import('../src/engine/trainer');
+  // The pipeline run directly on a bare Model, no worker in between.
+  const modelBackend = (model: Model) => probeBackend({
+    config: model.config,
+    async forward(ids, o = {}) {
+      const r = await model.forward(ids, o);
+      return { logits: r.logits ?? null, cache: r.cache };
+    },
+    gradients: (ids, labels, hooks) => lossGradients(model.parts, { ids, labels }, hooks),
+  });
   const { encoderFor } = await import('../src/methods/prop-probes/encoder');
   const api = createEngineApi(() => nodeGpu());
   const probes = methodClient<typeof method>(api, 'prop-probes');

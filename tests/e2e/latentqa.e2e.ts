@@ -1,5 +1,5 @@
 // The LatentQA page in Chromium (WebGPU on SwiftShader) on the shipped toy-s with its shipped decoder: the worker
-// finds the decoder beside the model, a reading of the held-out pirate equals the CLI's (tests/latentqa-api.test.ts
+// finds the decoder beside the model, a reading of the held-out pirate equals the CLI's (tests/latentqa-api.slow.test.ts
 // checks the same strings in Node), the held-out table fills, a few steering steps (a persona, positive reviews) show
 // generations before and after with a score, a few training steps stream falling losses across a pause and resume,
 // the results and the trained decoder export, and a paused run is offered after a reload, resumes from its

@@ -1,20 +1,16 @@
-// The engine behind the pipeline: a loaded Model's forward and lossGradients (the public engine API).
-import type { Model } from '../../engine/model';
-import { lossGradients } from '../../engine/trainer';
-import type { LoraAdapter } from '../../engine/lora';
+// The engine behind the pipeline: a model's forward and loss gradients, as the kit's ModelAccess gives them (under
+// the model's lock in the worker, with --adapter applied in the CLI).
+import type { ModelAccess } from '../kit/context';
 import type { ProbeBackend } from './types';
 
-export function modelBackend(model: Model, lora: LoraAdapter | null = null): ProbeBackend {
+export function probeBackend(m: Pick<ModelAccess, 'config' | 'forward' | 'gradients'>): ProbeBackend {
   return {
-    d: model.config.hidden,
-    nLayers: model.config.nLayers,
+    d: m.config.hidden,
+    nLayers: m.config.nLayers,
     async forward(ids, hooks) {
-      const r = await model.forward(ids, { hooks, logits: 'last', lora });
+      const r = await m.forward(ids, { hooks, logits: 'last' });
       return { last: r.logits!, cache: r.cache };
     },
-    async gradients(ids, labels, hooks) {
-      const r = await lossGradients(model.parts, { ids, labels }, hooks, lora);
-      return { loss: r.loss, cache: r.cache };
-    },
+    gradients: (ids, labels, hooks) => m.gradients(ids, labels, hooks),
   };
 }

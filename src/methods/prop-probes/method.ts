@@ -11,7 +11,8 @@ import { defaultLayers } from './defaults';
 import { encoderFor } from './encoder';
 import { decodeActs, evaluateSet, fitFromJson, fitPropProbes, fitToJson, readItem, type Decoded, type FitOptions, type PropProbeFit, type SetReport } from './pipeline';
 import { promptingProps } from './prompting';
-import type { PieceEncoder, ProbeBackend, ProbeItem, ProbeSet, Prop, Question } from './types';
+import { probeBackend as backend } from './backend';
+import type { PieceEncoder, ProbeItem, ProbeSet, Prop, Question } from './types';
 
 export type { Decoded, ProbeItem, ProbeSet, Prop, SetReport };
 export type { Binding } from './composition';
@@ -69,19 +70,6 @@ function encoder(m: ModelAccess, template: Template = 'auto'): PieceEncoder {
   const tok = needTokenizer(m, NAME);
   if (!['auto', 'toy', 'english'].includes(template)) throw new Error(`template must be auto|toy|english, got ${template}`);
   return encoderFor({ encode: (t, o) => tok.encode(t, o), bosId: tok.bosId ?? m.config.bosTokenId ?? null }, template);
-}
-
-/** The model behind the pipeline: its forward and gradients, each under the model's lock. */
-function backend(m: ModelAccess): ProbeBackend {
-  return {
-    d: m.config.hidden,
-    nLayers: m.config.nLayers,
-    async forward(ids, hooks) {
-      const r = await m.forward(ids, { hooks, logits: 'last' });
-      return { last: r.logits!, cache: r.cache };
-    },
-    gradients: (ids, labels, hooks) => m.gradients(ids, labels, hooks),
-  };
 }
 
 function keyOf(m: ModelAccess, s: ProbeSettings): string {
