@@ -37,9 +37,11 @@ test('worker call: the example runs on the loaded model, reports progress, and t
   const { logits } = await api.forward(modelId, ids);
   expect(out).toEqual({ id: logits.indexOf(Math.max(...logits)) });
   expect(seen).toEqual([{ stage: 'forward', done: 1, total: 1 }]);
+  // The engine's own calls through the context: greedy generation picks the same token.
+  expect(await api.method('example', 'next', modelId, { ids })).toEqual(out);
   // Typed through methodClient, as a page calls it.
   expect(await methodClient<typeof example>(api, 'example').argmax(modelId, { ids })).toEqual(out);
-  await expect(api.method('example', 'nope', modelId, {})).rejects.toThrow(/method example has no call "nope" \(calls: argmax, wait\)/);
+  await expect(api.method('example', 'nope', modelId, {})).rejects.toThrow(/method example has no call "nope" \(calls: argmax, next, wait\)/);
   await expect(api.method('nope', 'argmax', modelId, {})).rejects.toThrow(/no method "nope"/);
   await expect(api.method('example', 'argmax', null, { ids })).rejects.toThrow(/example needs a loaded model/);
   await expect(api.method('example', 'argmax', modelId, { ids: [1, 10_000] })).rejects.toThrow(/token id 10000 is outside the vocabulary/);
@@ -55,7 +57,8 @@ test('CLI: `latentlab example argmax --model DIR` runs the same call', async () 
   const gpu = await nodeGpu();
   const viaWorker = await api.method('example', 'argmax', modelId, { ids });
   expect(await methodCommand(EXAMPLE, ['argmax'], { model: dir, request: JSON.stringify({ ids }), quiet: true }, gpu)).toEqual(viaWorker);
-  await expect(methodCommand(EXAMPLE, ['nope'], { model: dir }, gpu)).rejects.toThrow(/usage: latentlab example <argmax\|wait>/);
+  expect(await methodCommand(EXAMPLE, ['next'], { model: dir, request: JSON.stringify({ ids }), quiet: true }, gpu)).toEqual(viaWorker);
+  await expect(methodCommand(EXAMPLE, ['nope'], { model: dir }, gpu)).rejects.toThrow(/usage: latentlab example <argmax\|next\|wait>/);
   await expect(methodCommand(EXAMPLE, ['argmax'], { model: dir, request: '{' }, gpu)).rejects.toThrow(/--request is not JSON/);
 });
 

@@ -7,7 +7,7 @@ import type { Gpu } from '../gpu/device';
 import { runtimeFor } from '../engine/model';
 import { lossGradients } from '../engine/trainer';
 import { folderFiles } from '../engine/files-node';
-import { checkIds, sha256Hex, type MethodContext, type MethodProgress, type MethodStore, type ModelAccess } from '../methods/kit/context';
+import { checkIds, engineCalls, sha256Hex, type MethodContext, type MethodProgress, type MethodStore, type ModelAccess } from '../methods/kit/context';
 import type { Loaded } from './engine-commands';
 
 export interface NodeContextOptions {
@@ -27,6 +27,7 @@ export function nodeContext(o: NodeContextOptions): MethodContext & { close(): v
   let state: { value: object; free?: (s: object) => void } | null = null;
   const l = o.loaded;
   const model: ModelAccess | null = l && {
+    ...engineCalls(l.model, (job) => job()),
     label: l.model.label,
     config: l.model.config,
     tokenizer: l.tokenizer,

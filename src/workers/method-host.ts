@@ -9,7 +9,7 @@ import { urlFiles } from '../engine/files';
 import { lossGradients } from '../engine/trainer';
 import { runtimeFor } from '../engine/model';
 import type { FinetuneRun } from '../engine/finetune';
-import { checkIds, sha256Hex, type MethodContext, type MethodProgress, type MethodStore, type ModelAccess, type TrainingHost } from '../methods/kit/context';
+import { checkIds, engineCalls, sha256Hex, type MethodContext, type MethodProgress, type MethodStore, type ModelAccess, type TrainingHost } from '../methods/kit/context';
 import type { MethodModule } from '../methods/kit/method';
 import { findMethod, type MethodEntry } from '../methods/list';
 import type { FinetuneProgress, TrainCheckpointInfo } from './api-train';
@@ -67,6 +67,7 @@ export function createMethodHost(deps: MethodHostDeps): MethodsApi & { forget(mo
     const origin = e.info.origin;
     const folder = origin?.kind === 'url' ? origin.baseUrl.replace(/\/+$/, '') : null;
     return {
+      ...engineCalls(e.model, (job) => e.lock.run(job)),
       label: e.info.label,
       config: e.info.config,
       tokenizer: e.tokenizer,

@@ -12,8 +12,26 @@ import type { Runtime } from '../../gpu/runtime';
 import type { HookSpec } from '../../engine/hooks';
 import type { LoraAdapter } from '../../engine/lora';
 
-/** The loaded model a call names. Every GPU job takes the model's lock, so other pages' calls slot in between jobs. */
-export interface ModelAccess {
+/** The engine Model's own calls a method makes; through ModelAccess each is one job under the model's lock. */
+export type EngineCalls = Pick<Model, 'generate' | 'forwardBatch' | 'logprobs' | 'candidateScores' | 'sample'>;
+
+/** The engine calls of `model`, each run as one job of `run` (the worker's lock; in Node the job itself). */
+export function engineCalls(model: Model, run: <T>(job: () => Promise<T>) => Promise<T>): EngineCalls {
+  return {
+    generate: (ids, opts, onToken) => run(() => model.generate(ids, opts, onToken)),
+    forwardBatch: (seqs, opts) => run(() => model.forwardBatch(seqs, opts)),
+    logprobs: (seqs, opts) => run(() => model.logprobs(seqs, opts)),
+    candidateScores: (seqs, queries, lora) => run(() => model.candidateScores(seqs, queries, lora)),
+    sample: (prompts, opts) => run(() => model.sample(prompts, opts)),
+  };
+}
+
+/**
+ * The loaded model a call names. Every GPU job takes the model's lock, so other pages' calls slot in between jobs:
+ * forward and gradients here, the engine's generate / batched forward / log-probs / candidate scores / k samples
+ * (EngineCalls), or `use` for several steps on the Model itself (a training run, a decoder read).
+ */
+export interface ModelAccess extends EngineCalls {
   readonly label: string;
   readonly config: ModelConfig;
   readonly tokenizer: Tokenizer | null;
