@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeGpu } from '../src/gpu/node';
-import { Model } from '../src/engine/model';
+import { Model, runtimeFor } from '../src/engine/model';
 import { Tokenizer } from '../src/engine/tokenizer';
 import { folderFiles } from '../src/engine/files-node';
 import { LoraAdapter } from '../src/engine/lora';
@@ -77,11 +77,11 @@ describe('data', () => {
     expect(veg.length).toBeGreaterThanOrEqual(10);
   });
 
-  test('answers compare as words; the probe separates separable classes', () => {
+  test('answers compare as words; the probe separates separable classes', async () => {
     expect(sameAnswer('The assistant is a pirate', 'the assistant is a pirate .')).toBe(true);
     expect(sameAnswer('yes', 'no')).toBe(false);
     const xs = Array.from({ length: 40 }, (_, i) => Float64Array.from([i % 2 ? 1 : -1, Math.sin(i), Math.cos(3 * i)]));
-    const p = fitProbe(xs, xs.map((x) => (x[0] > 0 ? 'yes' : 'no')));
+    const p = await fitProbe(runtimeFor(await nodeGpu()), xs, xs.map((x) => (x[0] > 0 ? 'yes' : 'no')));
     expect(predictProbe(p, Float64Array.from([0.8, 0, 0]))).toBe('yes');
     expect(predictProbe(p, Float64Array.from([-0.8, 0, 0]))).toBe('no');
   });

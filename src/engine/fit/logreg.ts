@@ -1,6 +1,6 @@
 // Multinomial logistic regression probes on the GPU (shaders/logreg.wgsl): elastic-net penalised softmax
 // cross-entropy on standardised activations, minimised by accelerated proximal gradient with step 1/L.
-// L = ½·λ_max(Z̃ᵀZ̃/n)·1.05 + λ₂ (Z̃ = [Z, 1]; ½ bounds the softmax Hessian), λ_max from a randomized SVD;
+// L = ½·λ_max(Z̃ᵀZ̃/n)·1.1 + λ₂ (Z̃ = [Z, 1]; ½ bounds the softmax Hessian), λ_max from a randomized SVD;
 // momentum (1 − √(λ₂/L))/(1 + √(λ₂/L)) when λ₂ > 0 (linear convergence), FISTA's sequence otherwise.
 // Converged when the largest entry of the gradient map (y − prox(y − ∇/L))·L is ≤ tol, checked every
 // `checkEvery` iterations (the iterations between checks are one command buffer). Hitting maxIter is an error
@@ -9,6 +9,10 @@ import { Pass, f32, uniforms, type Runtime } from '../../gpu/runtime';
 import { matmulStrided } from '../grad-ops';
 import { checkLabels, grid, pipe, standardize, toGpu, type MatrixInput } from './matrix';
 import { topSvd } from './pca';
+
+// σ₁ from 3 rounds of subspace iteration on 5 directions is a lower bound within a few per cent; 10 % more keeps
+// the step below 1/L_true (a step past 2/L diverges), at the price of ~5 % more iterations.
+const SAFETY = 1.1;
 
 export interface LogisticOptions {
   /** Number of classes (default: largest label + 1); every class needs an example. */
@@ -51,7 +55,7 @@ export async function fitLogistic(rt: Runtime, X: MatrixInput, labels: ArrayLike
   const l1 = o.l1 ?? 0;
   const tol = o.tol ?? 1e-4;
   const maxIter = o.maxIter ?? 2000;
-  const every = o.checkEvery ?? 25;
+  const every = o.checkEvery ?? 10;
   if (!(l2 >= 0) || !(l1 >= 0)) throw new Error(`logistic regression: penalties must be ≥ 0 (l2 = ${l2}, l1 = ${l1})`);
   if (!(tol > 0) || !(maxIter >= 1) || !(every >= 1)) throw new Error('logistic regression: tol, maxIter and checkEvery must be positive');
   const x = toGpu(rt, X, 'logistic regression input');
@@ -63,8 +67,8 @@ export async function fitLogistic(rt: Runtime, X: MatrixInput, labels: ArrayLike
     if (C < 2) throw new Error('logistic regression: needs at least 2 classes');
     const st = await standardize(rt, x, 'logistic regression input', o.standardize === false ? 'none' : 'std');
     taken.push(st.Z);
-    const sigma = (await topSvd(rt, { buf: st.Z, rows: n, cols: d }, 1, { oversample: 4, powerIters: 6 })).S[0] ?? 0;
-    const lipschitz = 0.5 * Math.max((sigma * sigma) / n, 1) * 1.05 + l2;
+    const sigma = (await topSvd(rt, { buf: st.Z, rows: n, cols: d }, 1, { oversample: 4, powerIters: 3 })).S[0] ?? 0;
+    const lipschitz = 0.5 * Math.max((sigma * sigma) / n, 1) * SAFETY + l2;
     const step = 1 / lipschitz;
     const q = l2 / lipschitz;
     const strong = l2 > 0 ? (1 - Math.sqrt(q)) / (1 + Math.sqrt(q)) : null;

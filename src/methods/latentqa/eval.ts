@@ -73,19 +73,19 @@ export async function evaluate(
     return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
   };
   // Closed-answer questions: at most 4 distinct answers in training, at least 2 of them.
-  const probes = new Map<string, ReturnType<typeof fitProbe>>();
-  const probeFor = (q: string) => {
+  const probes = new Map<string, Awaited<ReturnType<typeof fitProbe>>>();
+  const probeFor = async (q: string) => {
     const s = seen.get(q);
     if (!s) return null;
     const k = new Set(s.ys).size;
     if (k < 2 || k > 4) return null;
-    if (!probes.has(q)) probes.set(q, fitProbe(s.xs, s.ys));
+    if (!probes.has(q)) probes.set(q, await fitProbe(model.parts.rt, s.xs, s.ys));
     return probes.get(q)!;
   };
   const rows: EvalRow[] = [];
   const max = opts.maxNewTokens ?? 24;
   for (const [i, { read, qa }] of pairs.entries()) {
-    const probe = probeFor(qa.question);
+    const probe = await probeFor(qa.question);
     const row: EvalRow = {
       control: read.item.control,
       question: qa.question,
