@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { printFigures, STORIES } from './report';
 import { chromiumFigures } from './chromium';
 import { dtypeMatmulFigures, dtypeModelFigures, printDtypeFigures } from './dtypes';
+import { fitFigures, printFitFigures } from './fit';
 
 const gpu = await nodeGpu();
 const adapter = describeAdapter(gpu);
@@ -34,6 +35,7 @@ printFigures('Node (Dawn)', adapter, await matmulFigures(rt), forward, training)
 const dtypeModels = [];
 for (const [name, dir] of Object.entries(models)) dtypeModels.push(...(await dtypeModelFigures(gpu, name, () => folderFiles(dir))));
 printDtypeFigures('Node (Dawn)', await dtypeMatmulFigures(rt), dtypeModels);
+printFitFigures('Node (Dawn)', await fitFigures(rt));
 await closeGpu();
 
 const browser = await chromiumFigures(models, trainModels);
