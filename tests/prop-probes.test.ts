@@ -12,7 +12,9 @@ import { folderFiles } from '../src/engine/files-node';
 import { buildVocab, WordTokenizer } from '../src/toyworld/index';
 import { gaussian } from './fixtures/tiny-models';
 import { writeToyVocabModel } from './fixtures/toy-vocab-model';
-import { dot, gaussianColumns, norm, orthonormalize, randomBasis, svd, type Columns } from '../src/methods/prop-probes/linalg';
+import { dot, gaussianColumns, norm, orthonormalize, randomBasis, type Columns } from '../src/methods/prop-probes/linalg';
+import { jacobiSvdColumns } from './reference/fit';
+import { runtimeFor } from '../src/engine/model';
 import { applyProbe, fitCentroids, tuneThreshold, type DomainProbe } from '../src/methods/prop-probes/domain-probes';
 import { affinities, compose, softmax } from '../src/methods/prop-probes/composition';
 import { exactMatch, jaccard } from '../src/methods/prop-probes/metrics';
@@ -33,13 +35,14 @@ function compose3(U: Columns, S: number[], V: Columns): Columns {
 }
 
 describe('linear algebra', () => {
-  test('SVD recovers singular values and vectors of a known matrix (tall and wide)', () => {
+  // The float64 SVD the GPU's is tested against (tests/fit-pca.test.ts), checked itself on a known matrix.
+  test('reference SVD recovers singular values and vectors of a known matrix (tall and wide)', () => {
     const U = randomBasis(9, 4, 1);
     const V = randomBasis(6, 4, 2);
     const S = [7, 3, 1.5, 0.25];
     const A = compose3(U, S, V); // 9 × 6, rank 4, given as 6 columns
     for (const cols of [A, Array.from({ length: 9 }, (_, i) => Float64Array.from(A, (c) => c[i]))]) {
-      const r = svd(cols);
+      const r = jacobiSvdColumns(cols);
       expect(r.S.length).toBe(4);
       r.S.forEach((s, k) => expect(s).toBeCloseTo(S[k], 9));
       const wide = cols === A ? false : true;
@@ -60,7 +63,7 @@ describe('linear algebra', () => {
 });
 
 describe('domain probes', () => {
-  test('class-conditioned centroids and a tuned threshold label separable activations exactly', () => {
+  test('class-conditioned centroids and a tuned threshold label separable activations exactly', async () => {
     const d = 8;
     const g = gaussian(5);
     const values = ['nurse', 'chef', 'pilot'];
@@ -73,7 +76,7 @@ describe('domain probes', () => {
     const rows: Float32Array[] = [];
     const labels: string[] = [];
     for (let r = 0; r < 20; r++) values.forEach((v, k) => (rows.push(make(k)), labels.push(v)));
-    const { values: vs, centroids } = fitCentroids(rows, labels, d);
+    const { values: vs, centroids } = await fitCentroids(runtimeFor(await nodeGpu()), rows, labels, d);
     expect(vs).toEqual([...values].sort());
     // A context: positions 0..5, values at 1 (chef) and 4 (pilot); others point elsewhere.
     const acts = new Float32Array(6 * d);
@@ -192,9 +195,9 @@ describe('data', () => {
 });
 
 /** f(x, y) = xᵀHy + aᵀx + bᵀy, seen through hooks: the loss is −f, its gradients arrive on 'grad' hooks. */
-function quadraticBackend(d: number, H: Columns, a: Float64Array, b: Float64Array, namePos: number, attrPos: number, T: number): ProbeBackend & { passes: number } {
+async function quadraticBackend(d: number, H: Columns, a: Float64Array, b: Float64Array, namePos: number, attrPos: number, T: number): Promise<ProbeBackend & { passes: number }> {
   const be = {
-    d, nLayers: 1, passes: 0,
+    d, nLayers: 1, passes: 0, rt: runtimeFor(await nodeGpu()),
     async forward(_ids: number[], hooks: HookSpec[]) {
       const cache: Record<string, Float32Array> = {};
       for (const h of hooks) if (h.op === 'read') cache[h.name] = Float32Array.from({ length: T * d }, (_, i) => (i % d === 0 ? 1 : 0));
@@ -245,7 +248,7 @@ describe('binding subspace estimator', () => {
   test.each([
     ['full', 'prob'], ['randomized', 'prob'], ['full', 'logprob'],
   ] as const)('%s / %s: top singular directions of a known mixed Hessian', async (estimator, objective) => {
-    const be = quadraticBackend(d, H, a, b, 3, 4, 6);
+    const be = await quadraticBackend(d, H, a, b, 3, 4, 6);
     const form = await bindingSubspace(be, [prompt], { k: 3, estimator, objective, oversample: 2, seed: 1 });
     expect(form.estimator).toBe(estimator);
     expect(be.passes).toBe((estimator === 'full' ? 2 * d : 4 * 5) * (objective === 'prob' ? 2 : 1));
@@ -324,7 +327,7 @@ test('page path: the engine worker API runs the method (fit, cache, cancel, deco
       return { logits: r.logits ?? null, cache: r.cache };
     },
     gradients: (ids, labels, hooks) => lossGradients(model.parts, { ids, labels }, hooks),
-  });
+  }, model.parts.rt);
   const { encoderFor } = await import('../src/methods/prop-probes/encoder');
   const api = createEngineApi(() => nodeGpu());
   const probes = methodClient<typeof method>(api, 'prop-probes');

@@ -56,8 +56,10 @@ export function nodeContext(o: NodeContextOptions): MethodContext & { close(): v
   return {
     model,
     async runtime() {
-      if (!o.gpu) throw new Error('no GPU given');
-      return runtimeFor(o.gpu);
+      // The loaded model's device is the process's one device (nodeGpu).
+      if (o.gpu) return runtimeFor(o.gpu);
+      if (l) return l.model.parts.rt;
+      throw new Error('no GPU given');
     },
     progress: (stage, done, total, detail) => progress({ stage, done, total, ...(detail === undefined ? {} : { detail }) }),
     signal: new AbortController().signal,

@@ -5,13 +5,15 @@
 // entities were moved to the midpoint between their binding IDs. Estimated by central differences of gradients:
 // H·v ≈ (∇ₓf(y = εv) − ∇ₓf(y = −εv)) / 2ε, each gradient one `gradients` call ('grad' hooks on every resid_pre).
 // 'full' takes the d columns H·eⱼ (2d passes per prompt); 'randomized' takes H·Ω and Hᵀ·Q for k + p probe directions
-// (4(k + p) passes per prompt) and is exact when H has rank ≤ k + p. Then SVD; U, S of rank k define the form.
+// (4(k + p) passes per prompt) and is exact when H has rank ≤ k + p. Then the SVD on the GPU (engine/fit's randomized
+// top-k SVD; for 'randomized' of the (k + p) × d matrix B, which it resolves exactly); U, S of rank k define the form.
 import type { HookSpec } from '../../engine/hooks';
 import { Rng, mixSeed } from '../../toyworld/rng';
 import { TRAIN_STYLES, bindingContext, type BindingContext } from '../../toyworld/families/binding';
 import { readResid, residPre, row } from './activations';
 import { buildItem, encodePieces, pieces, questionFor } from './data';
-import { gaussianColumns, orthonormalize, svd, type Columns } from './linalg';
+import { topSvd } from '../../engine/fit';
+import { gaussianColumns, orthonormalize, type Columns } from './linalg';
 import type { PieceEncoder, ProbeBackend, ProbeDomain, Progress } from './types';
 
 export interface BindingForm {
@@ -26,7 +28,7 @@ export interface BindingForm {
   objective?: 'prob' | 'logprob';
   /** Gradient passes spent. */
   passes?: number;
-  /** All singular values found (for display). */
+  /** The k singular values found (for display). */
   spectrum?: number[];
 }
 
@@ -212,7 +214,9 @@ export async function bindingSubspace(b: ProbeBackend, prompts: HessianPrompt[],
       e[j] = 1;
       cols.push(await hv(e));
     }
-    ({ U, S } = svd(cols));
+    // cols[j] = H·e_j, so the rows uploaded are Hᵀ's and its right singular vectors are H's left ones.
+    const r = await topSvd(b.rt, cols, k, { seed: mixSeed(o.seed, 'hessian/svd') });
+    [U, S] = [r.V, Array.from(r.S)];
   } else {
     const omega = gaussianColumns(d, Math.min(d, k + p), mixSeed(o.seed, 'hessian/omega'));
     const Y: Columns = [];
@@ -223,15 +227,16 @@ export async function bindingSubspace(b: ProbeBackend, prompts: HessianPrompt[],
     const Q = orthonormalize(Y);
     const Bt: Columns = [];
     for (const q of Q) Bt.push(await htu(q)); // columns of Bᵀ = Hᵀ Q, i.e. B = Qᵀ H
-    const r = svd(Bt); // Bᵀ = Z Σ Wᵀ  →  B = W Σ Zᵀ, so H ≈ Q W Σ Zᵀ
-    U = r.V.map((w) => {
+    // Bᵀ's columns uploaded as rows are B (l × d): B = W Σ Zᵀ, so H ≈ Q W Σ Zᵀ with W = B's left singular vectors.
+    const r = await topSvd(b.rt, Bt, Math.min(k, Bt.length), { withU: true, seed: mixSeed(o.seed, 'hessian/svd') });
+    U = r.U!.map((w) => {
       const u = new Float64Array(d);
       Q.forEach((q, m) => {
         for (let i = 0; i < d; i++) u[i] += w[m] * q[i];
       });
       return u;
     });
-    S = r.S;
+    S = Array.from(r.S);
   }
   return toForm('hessian', d, Math.min(k, U.length), U, S, { estimator, objective, passes, spectrum: S });
 }

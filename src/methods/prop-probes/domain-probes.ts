@@ -1,8 +1,10 @@
 // Step 2 (domain probes): find the token that carries each domain's value by activation patching, then fit a
 // class-conditioned centroid probe per domain at one layer (value centroid minus the domain's mean, dot product with
 // the unit-normalised resid_pre, argmax, and a threshold tuned on training contexts so other tokens say "none").
-// The dot products run in TypeScript: at most ~100 values × d_model × a few hundred positions per context, which is
-// far below what a GPU dispatch round-trip costs on SwiftShader; the activations themselves come from the GPU forward.
+// The centroids are fitted on the GPU (engine/fit's class means). Applying a probe stays in TypeScript: at most ~100
+// values × d_model × a few hundred positions per context, far below what a GPU round trip costs on SwiftShader.
+import type { Runtime } from '../../gpu/runtime';
+import { classMeans } from '../../engine/fit';
 import { Rng, mixSeed } from '../../toyworld/rng';
 import type { BindingContext } from '../../toyworld/families/binding';
 import { normalizeRows, readResid, residPre, row } from './activations';
@@ -60,25 +62,13 @@ export function applyProbe(p: DomainProbe, normActs: Float32Array, d: number, fr
   return hits;
 }
 
-/** Class-conditioned centroids from labelled rows (value per row). */
-export function fitCentroids(rows: Float32Array[], labels: string[], d: number): { values: string[]; centroids: Float32Array } {
-  const mean = new Float64Array(d);
-  const sums = new Map<string, { s: Float64Array; n: number }>();
-  rows.forEach((r, i) => {
-    let e = sums.get(labels[i]);
-    if (!e) sums.set(labels[i], (e = { s: new Float64Array(d), n: 0 }));
-    for (let j = 0; j < d; j++) {
-      e.s[j] += r[j];
-      mean[j] += r[j] / rows.length;
-    }
-    e.n++;
-  });
-  const values = [...sums.keys()].sort();
-  const centroids = new Float32Array(values.length * d);
-  values.forEach((v, k) => {
-    const e = sums.get(v)!;
-    for (let j = 0; j < d; j++) centroids[k * d + j] = e.s[j] / e.n - mean[j];
-  });
+/** Class-conditioned centroids from labelled rows (value per row): each value's mean row minus the mean of all rows. */
+export async function fitCentroids(rt: Runtime, rows: Float32Array[], labels: string[], d: number): Promise<{ values: string[]; centroids: Float32Array }> {
+  const values = [...new Set(labels)].sort();
+  const index = new Map(values.map((v, k) => [v, k]));
+  if (rows.some((r) => r.length !== d)) throw new Error(`centroid probe: rows must have ${d} entries`);
+  const { means, mean } = await classMeans(rt, rows, labels.map((l) => index.get(l)!), values.length);
+  const centroids = means.map((v, i) => v - mean[i % d]);
   return { values, centroids };
 }
 
@@ -197,7 +187,7 @@ export async function fitDomainProbes(
       }
     }
     if (!rows.length) throw new Error(`no training rows for the ${dom} probe`);
-    const { values, centroids } = fitCentroids(rows, labels, d);
+    const { values, centroids } = await fitCentroids(b.rt, rows, labels, d);
     const probe: DomainProbe = { domain: dom, layer: o.layer, offset, values, centroids, threshold: -Infinity, localization: scores };
     const best: { score: number; pred: string; truth: string | null }[] = [];
     for (const { item, acts } of items) {

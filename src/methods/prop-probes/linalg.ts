@@ -1,5 +1,7 @@
-// Small dense linear algebra in float64, written here because the sizes are small (d_model ≤ ~1k, rank ≤ 50):
-// one-sided Jacobi SVD, Gram–Schmidt orthonormalisation, seeded Gaussian matrices. Matrices are column lists.
+// Vector helpers in float64 for the d × (k + p) bases the Hessian estimator builds from gradient passes (k + p ≤ ~55):
+// Gram–Schmidt orthonormalisation and seeded Gaussian matrices, kept on the host because each column arrives from
+// its own gradient pass and the random control subspace is made synchronously. Matrices are column lists. The SVD
+// runs on the GPU (engine/fit); its float64 reference is tests/reference/fit.ts.
 import { Rng } from '../../toyworld/rng';
 
 export type Columns = Float64Array[];
@@ -39,83 +41,6 @@ export function orthonormalize(cols: Columns, tol = 1e-10): Columns {
     out.push(v);
   }
   return out;
-}
-
-export interface Svd {
-  /** Left singular vectors (columns, each of length m). */
-  U: Columns;
-  S: number[];
-  /** Right singular vectors (columns, each of length n). */
-  V: Columns;
-}
-
-/**
- * SVD of the m×n matrix whose columns are `cols` (n columns of length m), by one-sided Jacobi: rotate column
- * pairs until all are orthogonal; then A V = U S. Sorted by descending S; zero columns are dropped.
- */
-export function svdColumns(cols: Columns, maxSweeps = 60, tol = 1e-12): Svd {
-  const n = cols.length;
-  const A = cols.map((c) => Float64Array.from(c));
-  const V: Columns = Array.from({ length: n }, (_, j) => {
-    const e = new Float64Array(n);
-    e[j] = 1;
-    return e;
-  });
-  for (let sweep = 0; sweep < maxSweeps; sweep++) {
-    let rotated = false;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const ap = A[p];
-        const aq = A[q];
-        const alpha = dot(ap, ap);
-        const beta = dot(aq, aq);
-        const gamma = dot(ap, aq);
-        if (Math.abs(gamma) <= tol * Math.sqrt(alpha * beta) || gamma === 0) continue;
-        rotated = true;
-        const zeta = (beta - alpha) / (2 * gamma);
-        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const c = 1 / Math.sqrt(1 + t * t);
-        const s = c * t;
-        for (let i = 0; i < ap.length; i++) {
-          const x = ap[i];
-          const y = aq[i];
-          ap[i] = c * x - s * y;
-          aq[i] = s * x + c * y;
-        }
-        const vp = V[p];
-        const vq = V[q];
-        for (let i = 0; i < n; i++) {
-          const x = vp[i];
-          const y = vq[i];
-          vp[i] = c * x - s * y;
-          vq[i] = s * x + c * y;
-        }
-      }
-    }
-    if (!rotated) break;
-  }
-  const order = A.map((a, j) => ({ j, s: norm(a) })).sort((x, y) => y.s - x.s);
-  const top = order[0]?.s ?? 0;
-  const U: Columns = [];
-  const S: number[] = [];
-  const Vs: Columns = [];
-  for (const { j, s } of order) {
-    if (s <= 1e-14 * Math.max(top, 1e-300)) continue;
-    U.push(A[j].map((x) => x / s));
-    S.push(s);
-    Vs.push(V[j]);
-  }
-  return { U, S, V: Vs };
-}
-
-/** SVD of an m×n matrix given by columns, choosing the cheaper side (Jacobi over min(m, n) columns). */
-export function svd(cols: Columns): Svd {
-  const n = cols.length;
-  const m = cols[0]?.length ?? 0;
-  if (n <= m) return svdColumns(cols);
-  const rows: Columns = Array.from({ length: m }, (_, i) => Float64Array.from(cols, (c) => c[i]));
-  const t = svdColumns(rows); // Aᵀ = U' S V'ᵀ  →  A = V' S U'ᵀ
-  return { U: t.V, S: t.S, V: t.U };
 }
 
 /** Random orthonormal d×k basis (the control subspace). */

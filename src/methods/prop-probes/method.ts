@@ -114,7 +114,7 @@ export default defineMethod({
       const m = needModel(ctx, NAME);
       const hit = req.force ? null : await stored(ctx, req.settings);
       if (hit) return { fit: hit, from: 'stored' };
-      const f = await fitPropProbes(backend(m), encoder(m, req.template), m.label, { seed: 0, ...req.settings, onProgress: ctx.progress, signal: ctx.signal });
+      const f = await fitPropProbes(backend(m, await ctx.runtime()), encoder(m, req.template), m.label, { seed: 0, ...req.settings, onProgress: ctx.progress, signal: ctx.signal });
       const key = keyOf(m, req.settings);
       await ctx.store.put(key, fitToJson(f));
       fits(ctx).set(key, f);
@@ -131,7 +131,7 @@ export default defineMethod({
       const m = needModel(ctx, NAME);
       const enc = encoder(m, req.template);
       const f = fitOf(ctx, req.fitKey);
-      const b = backend(m);
+      const b = backend(m, await ctx.runtime());
       const context = req.context;
       let it: Pick<ProbeItem, 'ids' | 'tokens' | 'contextStart' | 'contextEnd'> & { questions?: Question[]; truth?: Prop[] };
       if ('ids' in context) it = context;
@@ -164,7 +164,7 @@ export default defineMethod({
       const m = needModel(ctx, NAME);
       const enc = encoder(m, req.template);
       const items = makeSet(req.set, req.n, req.seed, enc, { minEntities: req.minEntities, maxEntities: req.maxEntities });
-      return evaluateSet(backend(m), enc, fitOf(ctx, req.fitKey), items, { onProgress: ctx.progress });
+      return evaluateSet(backend(m, await ctx.runtime()), enc, fitOf(ctx, req.fitKey), items, { onProgress: ctx.progress });
     },
   },
 });

@@ -1,4 +1,5 @@
 // Shared shapes of the propositional-probes pipeline, and the backend it drives (the engine in Node or in the worker).
+import type { Runtime } from '../../gpu/runtime';
 import type { HookSpec } from '../../engine/hooks';
 import type { Domain } from '../../toyworld/families/binding';
 
@@ -50,6 +51,8 @@ export interface ProbeItem {
 export interface ProbeBackend {
   readonly d: number;
   readonly nLayers: number;
+  /** The device's runtime: probes and the Hessian's SVD are fitted on the GPU (engine/fit). */
+  readonly rt: Runtime;
   /** `last`: the final position's logits; cache: the 'read' hooks. */
   forward(ids: number[], hooks: HookSpec[]): Promise<{ last: Float32Array; cache: Record<string, Float32Array> }>;
   /** Mean cross-entropy over labelled positions and, in cache, "<hook>.grad" for each 'grad' hook. */
