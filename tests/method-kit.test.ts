@@ -9,7 +9,7 @@ import { createEngineApi } from '../src/workers/engine-api';
 import type { EngineApi, MethodProgress } from '../src/workers/client';
 import { methodClient } from '../src/workers/method-client';
 import { METHODS, type MethodEntry } from '../src/methods/list';
-import { methodCommand } from '../src/cli/methods';
+import { genericUsage, methodCommand } from '../src/cli/methods';
 import { methodPages, PAGES } from '../src/ui/pages/registry';
 import { writeTinyModel } from './fixtures/tiny-models';
 import type example from './fixtures/example-method/method';
@@ -60,6 +60,8 @@ test('CLI: `latentlab example argmax --model DIR` runs the same call', async () 
   expect(await methodCommand(EXAMPLE, ['next'], { model: dir, request: JSON.stringify({ ids }), quiet: true }, gpu)).toEqual(viaWorker);
   await expect(methodCommand(EXAMPLE, ['nope'], { model: dir }, gpu)).rejects.toThrow(/usage: latentlab example <argmax\|next\|wait>/);
   await expect(methodCommand(EXAMPLE, ['argmax'], { model: dir, request: '{' }, gpu)).rejects.toThrow(/--request is not JSON/);
+  // `latentlab` with no command lists it; the methods with flags of their own keep their lines.
+  expect(genericUsage(methods)).toBe('\n  example <call> [--model DIR] [--request JSON | --flag value ...] --json   Example (src/methods/example/method.ts)');
 });
 
 test('page: a method whose folder has Page.svelte gets a page entry from its list line', async () => {

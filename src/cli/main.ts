@@ -5,7 +5,7 @@ import { parseArgs } from './args';
 import { cacheCommand, generateCommand, loadModel, logitsCommand } from './engine-commands';
 import { modelsCommand } from './models';
 import { finetuneCommand } from './finetune';
-import { methodCommand } from './methods';
+import { genericUsage, methodCommand } from './methods';
 import { METHODS } from '../methods/list';
 import { toyworldCommand } from './toyworld';
 import { logprobsCommand } from './logprobs';
@@ -22,7 +22,7 @@ const USAGE = `usage: latentlab <command> [flags]
            each block's input and recomputes its forward in the backward (less memory, more time)
   probes   --model DIR --set synth|paraphrase|injected [--n 20] [--seed 0] [--fit FILE] [--rank 50] --json   propositional probes
   market-entry [--gamma G] [--delta D] [--rho R] [--json]   multi-objective scaling laws and market entry
-  latentqa train|read|eval|steer --model DIR ... --json   LatentQA decoders (latentlab latentqa for flags)
+  latentqa train|read|eval|steer --model DIR ... --json   LatentQA decoders (latentlab latentqa for flags)${genericUsage(METHODS)}
   toyworld eval --model DIR --family binding|implications|persona|arithmetic|sentiment|judgement --n N --seed S --json
   models   list | rm ID[@REVISION] | clear        Hub downloads in the cache folder [--cache-dir DIR]
 --model takes a folder, a .gguf file or a Hub id (owner/name[@revision]); with a Hub id also [--hub-url URL]

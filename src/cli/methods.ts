@@ -43,6 +43,14 @@ const ADAPTERS: Record<string, Adapter> = {
   },
 };
 
+/** Usage lines of the methods that have no flag adapter (the generic form), one per method. */
+export function genericUsage(methods: MethodEntry[]): string {
+  return methods
+    .filter((m) => m.cli && !ADAPTERS[m.id])
+    .map((m) => `\n  ${m.cli} <call> [--model DIR] [--request JSON | --flag value ...] --json   ${m.title} (src/methods/${m.id}/method.ts)`)
+    .join('');
+}
+
 export function methodCommand(m: MethodEntry, words: string[], args: Args, gpu: Gpu): Promise<object> {
   return (ADAPTERS[m.id] ?? ((w, a, g) => genericCommand(m, w, a, g)))(words, args, gpu);
 }
