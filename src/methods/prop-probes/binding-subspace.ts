@@ -215,7 +215,8 @@ export async function bindingSubspace(b: ProbeBackend, prompts: HessianPrompt[],
       cols.push(await hv(e));
     }
     // cols[j] = H·e_j, so the rows uploaded are Hᵀ's and its right singular vectors are H's left ones.
-    const r = await topSvd(b.rt, cols, k, { seed: mixSeed(o.seed, 'hessian/svd') });
+    // Oversampling by k as well (2k directions) keeps the k-th vector accurate where the spectrum has small gaps.
+    const r = await topSvd(b.rt, cols, k, { oversample: Math.max(10, k), seed: mixSeed(o.seed, 'hessian/svd') });
     [U, S] = [r.V, Array.from(r.S)];
   } else {
     const omega = gaussianColumns(d, Math.min(d, k + p), mixSeed(o.seed, 'hessian/omega'));
