@@ -1,8 +1,8 @@
 // The worker's MethodContext (src/methods/kit/context.ts) and the one worker call every method goes through:
 // `method(id, call, modelId, request, onProgress)` runs `calls[call]` of the method's module (src/methods/list.ts)
-// on the loaded model, and `cancelMethod(id, modelId)` aborts the signal of that method's calls on it. Fits and
-// runs are stored in IndexedDB ("latentlab-<method id>", where there is none — Node tests — in memory); training runs
-// go through the Train page's loop (train-api.ts methodRuns); per-model method state is freed with the model.
+// on the loaded model, and `cancelMethod(id, modelId)` aborts the signal of that method's calls on it. Fits are
+// stored in IndexedDB (database "latentlab-<method id>", store "fits"; in memory where there is none: Node tests);
+// training runs go through the Train page's loop (train-api.ts methodRuns); per-model state is freed with the model.
 import { openDB, type IDBPDatabase } from 'idb';
 import type { Gpu } from '../gpu/device';
 import { urlFiles } from '../engine/files';
@@ -173,11 +173,12 @@ function memoryStore(): MethodStore {
   return { get: async (k) => m.get(k), put: async (k, v) => void m.set(k, v) };
 }
 
+/** Object store "fits" of database `name` (the layout propositional probes' cache had before the kit: kept as it was). */
 function idbStore(name: string): MethodStore {
   let db: Promise<IDBPDatabase> | null = null;
-  const open = () => (db ??= openDB(name, 1, { upgrade: (d) => void d.createObjectStore('store') }));
+  const open = () => (db ??= openDB(name, 1, { upgrade: (d) => void d.createObjectStore('fits') }));
   return {
-    get: async (k) => (await open()).get('store', k),
-    put: async (k, v) => void (await (await open()).put('store', v, k)),
+    get: async (k) => (await open()).get('fits', k),
+    put: async (k, v) => void (await (await open()).put('fits', v, k)),
   };
 }
