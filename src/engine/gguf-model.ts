@@ -116,6 +116,7 @@ function ggufTensors(file: GgufFile, src: Uint8Array | RandomAccessFile, cfg: Mo
     return decodeGgufTensor(t, await src.read(a, b));
   };
   return {
+    label: source,
     names: () => [...file.tensors.keys()].map(hfName),
     has: (hf) => {
       const g = ggufName(hf);

@@ -16,6 +16,8 @@ export interface TensorSource {
   get(name: string, shape: number[]): Float32Array | Promise<Float32Array>;
   /** Every tensor the source holds (Hugging Face names where known), so that leftovers are found. */
   names(): string[];
+  /** Where the tensors come from, for messages. */
+  label?: string;
 }
 
 export interface WeightOptions {
@@ -70,7 +72,7 @@ interface Part {
  * ranges only the headers are read up front and each tensor when it is asked for.
  */
 export class Checkpoint {
-  private constructor(private parts: Part[]) {}
+  private constructor(private parts: Part[], readonly label: string) {}
 
   static async read(files: ModelFiles): Promise<Checkpoint> {
     const part = async (file: string): Promise<Part | null> => {
@@ -86,7 +88,7 @@ export class Checkpoint {
       return { header: parseSafetensors(bytes, where), file, read: async (a, b) => bytes.subarray(a, b) };
     };
     const single = await part('model.safetensors');
-    if (single) return new Checkpoint([single]);
+    if (single) return new Checkpoint([single], files.label);
     const index = await files.read('model.safetensors.index.json');
     if (!index) throw new Error(`${files.label}: no model.safetensors or model.safetensors.index.json`);
     const map = weightMap(index, `${files.label}/model.safetensors.index.json`);
@@ -96,7 +98,7 @@ export class Checkpoint {
       if (!p) throw new Error(`${files.label}: shard ${file} named in model.safetensors.index.json is missing`);
       parts.push(p);
     }
-    return new Checkpoint(parts);
+    return new Checkpoint(parts, files.label);
   }
 
   has(name: string): boolean {
@@ -122,7 +124,7 @@ export class Checkpoint {
       const bytes = await p.read(at + info.begin, at + info.end);
       return tensorToFloat32(bytes, { ...info, begin: 0, end: info.end - info.begin }, 0);
     }
-    throw new Error(`tensor ${name} is missing from the checkpoint`);
+    throw new Error(`tensor ${name} is missing from the checkpoint in ${this.label}`);
   }
 }
 
@@ -187,7 +189,7 @@ function whereIn(o: Origin, i: number): string {
  * f32 weights are checked for NaN and ±Inf on the GPU after upload: one reduction per buffer, one readback for
  * all (the packed dtypes refuse them as they pack). A non-finite weight would otherwise print null logits.
  */
-async function checkFinite(rt: Runtime, origins: Origin[]): Promise<void> {
+async function checkFinite(rt: Runtime, origins: Origin[], label?: string): Promise<void> {
   const buffers = origins.flatMap((o) => o.buffers.map((buffer, part) => ({ o, buffer, part })));
   if (!buffers.length) return;
   const pass = new Pass(rt);
@@ -210,7 +212,7 @@ async function checkFinite(rt: Runtime, origins: Origin[]): Promise<void> {
     if (count) bad.push(`${whereIn(o, rows * o.cols + first)} (${count} non-finite value${count > 1 ? 's' : ''} in ${o.label})`);
     rows += Math.floor(o.buffers[part].size / 4 / o.cols);
   });
-  if (bad.length) throw new Error(`the weights hold NaN or infinite values, first at: ${bad.slice(0, 5).join('; ')}${bad.length > 5 ? `; and ${bad.length - 5} more buffers` : ''}`);
+  if (bad.length) throw new Error(`${label ? `${label}: ` : ''}the weights hold NaN or infinite values, first at: ${bad.slice(0, 5).join('; ')}${bad.length > 5 ? `; and ${bad.length - 5} more buffers` : ''}`);
 }
 
 /** Tensors a checkpoint may carry that no config reads: rotary caches and GPT-2's causal-mask buffers. */
@@ -222,10 +224,11 @@ function checkLeftovers(cfg: ModelConfig, ck: TensorSource, used: Set<string>): 
   if (!left.length) return;
   const layers = [...new Set(left.flatMap((n) => /^(?:model\.layers|transformer\.h)\.(\d+)\./.exec(n)?.[1] ?? []).map(Number))].sort((a, b) => a - b);
   const key = cfg.arch === 'gpt2' ? 'n_layer' : 'num_hidden_layers';
+  const where = ck.label ? `${ck.label}: ` : '';
   if (layers.length && layers[layers.length - 1] >= cfg.nLayers) {
-    throw new Error(`the config says ${key} ${cfg.nLayers} but the weights also hold layer${layers.length > 1 ? 's' : ''} ${layers.join(', ')}; fix ${key} (the extra layers would be silently dropped)`);
+    throw new Error(`${where}the config says ${key} ${cfg.nLayers} but the weights also hold layer${layers.length > 1 ? 's' : ''} ${layers.join(', ')}; fix ${key} (the extra layers would be silently dropped)`);
   }
-  throw new Error(`the weights hold ${left.length} tensor${left.length > 1 ? 's' : ''} this ${cfg.arch} config does not use (${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}); the config and the weights are of different models`);
+  throw new Error(`${where}the weights hold ${left.length} tensor${left.length > 1 ? 's' : ''} this ${cfg.arch} config does not use (${left.slice(0, 5).join(', ')}${left.length > 5 ? ', …' : ''}); the config and the weights are of different models`);
 }
 
 export async function loadWeights(rt: Runtime, cfg: ModelConfig, ck: TensorSource, opts: WeightOptions = {}): Promise<Weights> {
@@ -266,7 +269,7 @@ export async function loadWeights(rt: Runtime, cfg: ModelConfig, ck: TensorSourc
   try {
     const w = cfg.arch === 'gpt2' ? await gpt2() : await llama();
     checkLeftovers(cfg, ck, used);
-    await checkFinite(rt, origins);
+    await checkFinite(rt, origins, ck.label);
     return w;
   } catch (e) {
     // A tensor that fails to load leaves nothing on the GPU.
