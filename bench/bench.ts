@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { printFigures, STORIES } from './report';
 import { chromiumFigures } from './chromium';
 import { dtypeMatmulFigures, dtypeModelFigures, printDtypeFigures } from './dtypes';
+import { batchFigures, printBatchFigures } from './batch';
 import { fitFigures, printFitFigures } from './fit';
 
 const gpu = await nodeGpu();
@@ -20,9 +21,11 @@ const models: Record<string, string> = { stories260K: STORIES, 'bench-llama (4L,
 const toy = fileURLToPath(new URL('../public/models/toy-s', import.meta.url));
 const trainModels: Record<string, string> = { stories260K: STORIES, ...(existsSync(`${toy}/config.json`) ? { 'toy-s': toy } : {}) };
 const forward = [];
+const batched = [];
 for (const [name, dir] of Object.entries(models)) {
   const m = await Model.load(gpu, folderFiles(dir));
   forward.push(...(await forwardFigures(m, name)));
+  batched.push(...(await batchFigures(m, name)));
   m.dispose();
 }
 const training = [];
@@ -32,6 +35,7 @@ for (const [name, dir] of Object.entries(trainModels)) {
   m.dispose();
 }
 printFigures('Node (Dawn)', adapter, await matmulFigures(rt), forward, training);
+printBatchFigures('Node (Dawn)', batched);
 const dtypeModels = [];
 for (const [name, dir] of Object.entries(models)) dtypeModels.push(...(await dtypeModelFigures(gpu, name, () => folderFiles(dir))));
 printDtypeFigures('Node (Dawn)', await dtypeMatmulFigures(rt), dtypeModels);

@@ -21,7 +21,7 @@ export interface ForwardFigure {
   tokensPerS: number;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }

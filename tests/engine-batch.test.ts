@@ -32,7 +32,9 @@ describe.each(['llama-gqa', 'llama-wide-heads', 'gpt2', 'qwen2'] as TinyKind[])(
 
   test('a batch gives each prompt its own last logits and hook reads', async () => {
     const name = 'blocks.1.hook_resid_post';
-    for (const prompts of [PROMPTS, [[5], [9, 13]]]) {
+    // 31 tokens; 3 (attention's workgroup kernel); 128 (the norm's thread-per-row kernel).
+    const many = Array.from({ length: 8 }, (_, p) => Array.from({ length: 16 }, (_, t) => (p * 13 + t * 5 + 1) % 64));
+    for (const prompts of [PROMPTS, [[5], [9, 13]], many]) {
       const out = await model.forwardBatch(prompts, { lastLogits: true, hooks: [{ name, op: 'read' }] });
       const V = model.config.vocab;
       prompts.forEach((ids, i) => {

@@ -67,8 +67,12 @@ export function linearNaive(pass: Pass, a: Pick<LinearArgs, 'A' | 'M' | 'K' | 'W
   pass.dispatch(pipe(pass, 'matmul', 'naive'), uniforms(a.M, a.N, a.K, 0), [a.A, a.W, u(3), u(4), u(5), a.C, u(7)], grid(a.M * a.N));
 }
 
+/** Many rows of modest width: a thread per row; otherwise a workgroup per row. */
+const normRows = (rows: number, D: number) => rows >= 64 && D <= 1024;
+
 export function normalize(pass: Pass, X: GPUBuffer, Y: GPUBuffer, rows: number, D: number, eps: number, layernorm: boolean): void {
-  pass.dispatch(pipe(pass, 'norm', 'main', { LAYERNORM: layernorm ? 1 : 0 }), uniforms(rows, D, f32(eps)), [X, Y], [rows]);
+  const perThread = normRows(rows, D);
+  pass.dispatch(pipe(pass, 'norm', perThread ? 'rows' : 'main', { LAYERNORM: layernorm ? 1 : 0 }), uniforms(rows, D, f32(eps)), [X, Y], perThread ? grid(rows) : [rows]);
 }
 
 export const ACT_CODE: Record<Activation, number> = { silu: 0, gelu_new: 1, gelu: 2, quick_gelu: 3 };
@@ -159,7 +163,7 @@ export function attention(pass: Pass, a: AttentionArgs, step: AttentionStep = 'm
   if (a.rope && a.headDim % 2) throw new Error(`attention: rotary needs an even head_dim, got ${a.headDim}`);
   if (a.ranges && (a.maps || step !== 'main')) throw new Error('attention scores and patterns are not available when sequences are batched: run the prompt on its own');
   const entry = step === 'main' && useRows(a) ? 'rows' : step;
-  const constants = { ROPE: a.rope ? 1 : 0, MAPS: step === 'main' && a.maps ? 1 : 0, RANGES: a.ranges ? 1 : 0 };
+  const constants = { ROPE: a.rope ? 1 : 0, MAPS: step === 'main' && a.maps ? 1 : 0, RANGES: a.ranges ? 1 : 0, ...(entry === 'rows' ? { D4: a.headDim / 4 } : {}) };
   const u = (slot: number) => pass.rt.unused(slot);
   pass.dispatch(
     pipe(pass, 'attention', entry, constants),

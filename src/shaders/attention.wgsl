@@ -223,7 +223,10 @@ fn attend_pattern(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
 
 // Prefill for head_dim ≤ 128: one thread per (query, head), online softmax over its keys in registers.
 // No barriers or shared memory: on SwiftShader a workgroup barrier costs more than this row's arithmetic.
+// D4 = head_dim / 4 is a pipeline constant, so the loops run exactly that often (guarded loops to MAXD4 cost
+// SwiftShader their full length).
 const MAXD4 = 32u;
+override D4: u32 = MAXD4;
 
 @compute @workgroup_size(WG)
 fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -236,27 +239,24 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let last = span.y; // this query's own key row: keys span.x ..= last
   let pos = posIds[last];
   let half = p.dh / 2u;
-  let d4 = p.dh / 4u;
   // The rotated query, as vec4s.
   var qv: array<vec4<f32>, MAXD4>;
   let qb = t * p.qStride + p.qOffset + h * p.dh;
-  for (var i = 0u; i < MAXD4; i++) {
-    if (i < d4) {
-      var x = vec4<f32>(Q[qb + 4u * i], Q[qb + 4u * i + 1u], Q[qb + 4u * i + 2u], Q[qb + 4u * i + 3u]);
-      if (ROPE) {
-        var y: vec4<f32>;
-        for (var c = 0u; c < 4u; c++) {
-          let d = 4u * i + c;
-          let j = d % half;
-          let cs = rope[pos * half + j];
-          let x1 = Q[qb + j];
-          let x2 = Q[qb + j + half];
-          y[c] = select(x2 * cs.x + x1 * cs.y, x1 * cs.x - x2 * cs.y, d < half);
-        }
-        x = y;
+  for (var i = 0u; i < D4; i++) {
+    var x = vec4<f32>(Q[qb + 4u * i], Q[qb + 4u * i + 1u], Q[qb + 4u * i + 2u], Q[qb + 4u * i + 3u]);
+    if (ROPE) {
+      var y: vec4<f32>;
+      for (var c = 0u; c < 4u; c++) {
+        let d = 4u * i + c;
+        let j = d % half;
+        let cs = rope[pos * half + j];
+        let x1 = Q[qb + j];
+        let x2 = Q[qb + j + half];
+        y[c] = select(x2 * cs.x + x1 * cs.y, x1 * cs.x - x2 * cs.y, d < half);
       }
-      qv[i] = x;
+      x = y;
     }
+    qv[i] = x;
   }
   var m = -1e30;
   var l = 0.0;
@@ -264,23 +264,21 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var kp = span.x; kp <= last; kp++) {
     let kb = kp * p.kStride + p.kOffset + kvh * p.dh;
     var s = 0.0;
-    for (var i = 0u; i < MAXD4; i++) {
-      if (i < d4) {
-        var k = vec4<f32>(K[kb + 4u * i], K[kb + 4u * i + 1u], K[kb + 4u * i + 2u], K[kb + 4u * i + 3u]);
-        if (ROPE) {
-          var y: vec4<f32>;
-          for (var c = 0u; c < 4u; c++) {
-            let d = 4u * i + c;
-            let j = d % half;
-            let cs = rope[posIds[kp] * half + j];
-            let k1 = K[kb + j];
-            let k2 = K[kb + j + half];
-            y[c] = select(k2 * cs.x + k1 * cs.y, k1 * cs.x - k2 * cs.y, d < half);
-          }
-          k = y;
+    for (var i = 0u; i < D4; i++) {
+      var k = vec4<f32>(K[kb + 4u * i], K[kb + 4u * i + 1u], K[kb + 4u * i + 2u], K[kb + 4u * i + 3u]);
+      if (ROPE) {
+        var y: vec4<f32>;
+        for (var c = 0u; c < 4u; c++) {
+          let d = 4u * i + c;
+          let j = d % half;
+          let cs = rope[posIds[kp] * half + j];
+          let k1 = K[kb + j];
+          let k2 = K[kb + j + half];
+          y[c] = select(k2 * cs.x + k1 * cs.y, k1 * cs.x - k2 * cs.y, d < half);
         }
-        s += dot(qv[i], k);
+        k = y;
       }
+      s += dot(qv[i], k);
     }
     s *= p.scale;
     if (MAPS) { S[mapIndex(h, t, kp)] = s; }
@@ -290,21 +288,17 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     l = l * corr + e;
     m = mNew;
     let vb = kp * p.vStride + p.vOffset + kvh * p.dh;
-    for (var i = 0u; i < MAXD4; i++) {
-      if (i < d4) {
-        acc[i] = acc[i] * corr + e * vec4<f32>(V[vb + 4u * i], V[vb + 4u * i + 1u], V[vb + 4u * i + 2u], V[vb + 4u * i + 3u]);
-      }
+    for (var i = 0u; i < D4; i++) {
+      acc[i] = acc[i] * corr + e * vec4<f32>(V[vb + 4u * i], V[vb + 4u * i + 1u], V[vb + 4u * i + 2u], V[vb + 4u * i + 3u]);
     }
   }
   let zb = t * p.nHeads * p.dh + h * p.dh;
-  for (var i = 0u; i < MAXD4; i++) {
-    if (i < d4) {
-      let z = acc[i] / l;
-      Z[zb + 4u * i] = z.x;
-      Z[zb + 4u * i + 1u] = z.y;
-      Z[zb + 4u * i + 2u] = z.z;
-      Z[zb + 4u * i + 3u] = z.w;
-    }
+  for (var i = 0u; i < D4; i++) {
+    let z = acc[i] / l;
+    Z[zb + 4u * i] = z.x;
+    Z[zb + 4u * i + 1u] = z.y;
+    Z[zb + 4u * i + 2u] = z.z;
+    Z[zb + 4u * i + 3u] = z.w;
   }
   if (MAPS) {
     let tk = p.past + p.T;
