@@ -175,6 +175,22 @@ describe('a training run in the worker', () => {
     expect(await api2.listCheckpoints()).toEqual([]);
   });
 
+  it('a LatentQA record written before the method kit reads as a method run, which the Train page leaves to its page', async () => {
+    const c = model.config;
+    const info = {
+      key: 'file:tiny#legacy', runId: 'legacy', modelKey: 'file:tiny', modelLabel: 'tiny', origin: null, fingerprint: `${c.arch} ${c.nLayers}x${c.hidden} vocab ${c.vocab}`,
+      request: { ...REQ, ids: undefined }, tokens: 0, step: 1, steps: 4, status: 'paused' as const, losses: [1], bytes: 4, createdAt: 1, updatedAt: 1,
+      latentqa: { steps: 4, data: 'toy' },
+    };
+    await new CheckpointDb('train-legacy').save({ info, ids: [] }, new Uint8Array(4));
+    const legacy = newApi('train-legacy');
+    const m = await legacy.loadModel({ kind: 'local', label: 'tiny', files: blobs() });
+    const [rec] = await legacy.listCheckpoints();
+    expect(rec.method).toEqual({ kind: 'latentqa-decoder', request: { steps: 4, data: 'toy' } });
+    await expect(legacy.resumeFromCheckpoint(m.id, rec.key)).rejects.toThrow(/is a LatentQA run: resume it on the LatentQA page/);
+    await legacy.dispose(m.id);
+  });
+
   it('exports PEFT files that load back as an adapter with identical logits; forward and generate take either id', async () => {
     const peft = await api.exportAdapter(reference.runId);
     expect(JSON.parse(peft['adapter_config.json'])).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: REQ.lora.targets, base_model_name_or_path: 'tiny' });

@@ -5,11 +5,12 @@
 
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { TrainCheckpointInfo } from './api';
+import { findMethod } from '../methods/list';
 
 export interface StoredRun {
   info: TrainCheckpointInfo;
-  /** Every training token, in order; examples are cut from them by the run's seqLen (none for a LatentQA run,
-   *  whose examples are read again from its request). */
+  /** Every training token, in order; examples are cut from them by the run's seqLen (none for a method's run,
+   *  whose examples the method rebuilds from its request). */
   ids: number[];
 }
 
@@ -22,6 +23,12 @@ export const TRAINING_DB = 'latentlab-training';
 
 /** Key of a run's checkpoint: the model it trains on and the run id. */
 export const checkpointKey = (modelKey: string, runId: string) => `${modelKey}#${runId}`;
+
+/** A record written before the method kit marked a LatentQA run `latentqa: request`; it reads as a method run. */
+function current(info: TrainCheckpointInfo & { latentqa?: Record<string, unknown> }): TrainCheckpointInfo {
+  const { latentqa, ...rest } = info;
+  return latentqa ? { ...rest, method: { kind: findMethod('latentqa').runKinds[0], request: latentqa } } : info;
+}
 
 export class CheckpointDb {
   private db: Promise<IDBPDatabase<Schema>> | null = null;
@@ -61,13 +68,13 @@ export class CheckpointDb {
     const tx = db.transaction(['runs', 'checkpoints']);
     const run = await tx.objectStore('runs').get(key);
     const bytes = await tx.objectStore('checkpoints').get(key);
-    return run && bytes ? { run, bytes } : null;
+    return run && bytes ? { run: { ...run, info: current(run.info) }, bytes } : null;
   }
 
   /** Every run's record, newest first. */
   async list(): Promise<TrainCheckpointInfo[]> {
     const db = await this.open();
-    return (await db.getAll('runs')).map((r) => r.info).sort((a, b) => b.updatedAt - a.updatedAt);
+    return (await db.getAll('runs')).map((r) => current(r.info)).sort((a, b) => b.updatedAt - a.updatedAt);
   }
 
   async remove(key: string): Promise<boolean> {
