@@ -40,7 +40,21 @@ fn sumAll(v: f32, lid: u32) -> f32 {
     if (lid < s) { rv[lid] += rv[lid + s]; }
     workgroupBarrier();
   }
-  let r = rv[0];
+  let r = workgroupUniformLoad(&rv[0]); // uniform: the bisection may stop on it
+  workgroupBarrier();
+  return r;
+}
+
+var<workgroup> rv2: array<vec2<f32>, WG>;
+
+fn sumAll2(v: vec2<f32>, lid: u32) -> vec2<f32> {
+  rv2[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { rv2[lid] += rv2[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = workgroupUniformLoad(&rv2[0]);
   workgroupBarrier();
   return r;
 }
@@ -122,14 +136,19 @@ fn sample(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
   if (p.topP < 1.0) {
     var a = max(thK, -200.0);
     var b = 0.0;
+    var bBelow = false; // b's mass is known to be < p (b = 0 may keep p alone: the max token)
     for (var it = 0u; it < 30u; it++) {
       let mid = 0.5 * (a + b);
-      var z = 0.0;
+      // The mass above mid, and how many top-k tokens lie in [a, b): once b's mass is below p and only one
+      // does, every further step keeps that one and no other, so the kept set {x ≥ a} is already final.
+      var zi = vec2<f32>(0.0);
       for (var i = lo; i < hi; i++) {
         let x = (logits[at + i] - m) * invT;
-        z += select(0.0, exp(x), x >= mid && x >= thK);
+        zi += select(vec2<f32>(0.0), vec2<f32>(select(0.0, exp(x), x >= mid), select(0.0, 1.0, x >= a && x < b)), x >= thK);
       }
-      if (sumAll(z, lid) >= p.topP * zK) { a = mid; } else { b = mid; }
+      let r = sumAll2(zi, lid);
+      if (bBelow && r.y <= 1.0) { break; }
+      if (r.x >= p.topP * zK) { a = mid; } else { b = mid; bBelow = true; }
     }
     th = max(a, thK);
   }
