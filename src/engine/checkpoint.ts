@@ -14,6 +14,7 @@ export interface TrainState {
 export function encodeCheckpoint(s: TrainState): Uint8Array {
   const tensors: Parameters<typeof writeSafetensors>[0] = {};
   for (const t of s.tensors) {
+    for (const [part, v] of [['', t.value], ['::m1', t.m1], ['::m2', t.m2]] as const) checkFinite(`checkpoint of step ${s.step}: tensor ${t.name}${part}`, v);
     tensors[`${t.name}`] = { dtype: 'F32', shape: [t.value.length], data: t.value };
     tensors[`${t.name}::m1`] = { dtype: 'F32', shape: [t.m1.length], data: t.m1 };
     tensors[`${t.name}::m2`] = { dtype: 'F32', shape: [t.m2.length], data: t.m2 };
@@ -67,4 +68,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
       return { name, value, m1: get(`${name}::m1`, value.length), m2: get(`${name}::m2`, value.length) };
     }),
   };
+}
+
+/** A non-finite value is refused before anything is written: it would poison every run resumed from it. */
+export function checkFinite(what: string, values: Float32Array): void {
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`${what} holds ${values[bad]} at index ${bad}; nothing was written`);
 }

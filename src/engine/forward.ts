@@ -180,14 +180,14 @@ export function record(m: ModelParts, pass: Pass, hooks: HookSession, ids: numbe
   const ranges = batch ? upload(Uint32Array.from(batch.spans)) : undefined;
   const cacheRows = batch?.rows ? upload(Uint32Array.from(batch.rows)) : undefined;
 
-  // Embeddings (their tables are not trained: gradients stop at hook_embed / hook_pos_embed).
+  // Embeddings (their tables get a gradient only when full fine-tuning trains them).
   const embed = buf(T * D);
-  op.gather(pass, upload(Uint32Array.from(ids)), w.embed, embed, T, D, cfg.vocab);
+  L.gather(ids, upload(Uint32Array.from(ids)), w.embed, embed, cfg.vocab);
   hooks.at('hook_embed', rows(embed, D));
   let resid = embed;
   if (w.posEmbed) {
     const pos = buf(T * D);
-    op.gather(pass, upload(Uint32Array.from(positions)), w.posEmbed, pos, T, D, cfg.maxPositions);
+    L.gather(positions, upload(Uint32Array.from(positions)), w.posEmbed, pos, cfg.maxPositions);
     hooks.at('hook_pos_embed', rows(pos, D));
     resid = buf(T * D);
     L.add(embed, pos, resid, T * D, -1);

@@ -109,6 +109,30 @@ export function loraInputBackward(pass: Pass, a: LoraBackwardArgs, dH: GPUBuffer
   pass.dispatch(pipe(pass, 'loraBackward', 'input'), u, [dH, A, x, dX, dA ?? pass.rt.unused(5), affine?.buf ?? pass.rt.unused(6)], grid(n));
 }
 
+/** dTable += the embedding gather's backward: each row of dOut added to the table row its id read. */
+export function embeddingBackward(pass: Pass, ids: ArrayLike<number>, dOut: GPUBuffer, dTable: GPUBuffer, D: number): void {
+  const T = ids.length;
+  const order = Array.from({ length: T }, (_, t) => t).sort((a, b) => ids[a] - ids[b] || a - b);
+  const starts: number[] = [];
+  const rows: number[] = [];
+  order.forEach((t, k) => {
+    if (k === 0 || ids[t] !== ids[order[k - 1]]) (starts.push(k), rows.push(ids[t]));
+  });
+  starts.push(T);
+  const G = rows.length;
+  const index = Uint32Array.from([...starts, ...order, ...rows]);
+  const buf = pass.scratchBuffer(index.byteLength);
+  pass.rt.write(buf, index);
+  pass.dispatch(pipe(pass, 'embeddingBackward'), uniforms(D, G, T), [buf, dOut, dTable], G <= 65535 ? [G, 1] : [65535, Math.ceil(G / 65535)]);
+}
+
+/** dB[N] += Σ_m dC[m, :]: a bias's gradient, as ones[1, M] · dC[M, N]. */
+export function biasBackward(pass: Pass, dC: GPUBuffer, dB: GPUBuffer, M: number, N: number): void {
+  const ones = pass.scratchBuffer(M * 4);
+  pass.rt.write(ones, new Float32Array(M).fill(1));
+  matmulStrided(pass, 1, N, M, { buf: ones, rows: M, cols: 1 }, { buf: dC, rows: N, cols: 1 }, { buf: dB, rows: N, cols: 1 }, 1, 1);
+}
+
 /** out += a. */
 export function accumulate(pass: Pass, a: GPUBuffer, out: GPUBuffer, n: number): void {
   pass.dispatch(pipe(pass, 'add', 'acc'), uniforms(n), [a, pass.rt.unused(2), out], grid(n));

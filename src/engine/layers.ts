@@ -106,6 +106,8 @@ export class Layers {
       const dA = c.affine ? this.buf(M * K) : tape.grad(c.A);
       linearInputGrad(pass, M, K, N, dC, c.w.w, dA, c.affine ? 0 : 1);
       if (dW) gop.matmulStrided(pass, N, K, M, { buf: dC, rows: 1, cols: N }, { buf: input, rows: K, cols: 1 }, { buf: dW, rows: K, cols: 1 }, 1, 1);
+      const dBias = c.w.b && tape.paramGrad(c.w.b);
+      if (dBias) gop.biasBackward(pass, dC, dBias, M, N);
       loras.forEach(({ s, m }, i) => {
         const a = { M, K, width: s.width, rank: m.rank, N, offset: s.offset, scale: m.scale };
         const dH = this.buf(M * m.rank);
@@ -117,6 +119,16 @@ export class Layers {
         if (dropped[i]) gop.dropout(pass, dX, dA, M * K, p, seeds[i], true);
       });
       if (c.affine) gop.affineBackward(pass, c.A, dA, c.affine.buf, c.affine.shift, tape.grad(c.A), tape.paramGrad(c.affine.buf), M, K);
+    });
+  }
+
+  /** out[t] = table[ids[t]] (token or position embeddings); the table's gradient when it is trained. */
+  gather(ids: number[], idsBuf: GPUBuffer, table: GPUBuffer, out: GPUBuffer, rows: number): void {
+    const { pass, cfg } = this;
+    op.gather(pass, idsBuf, table, out, ids.length, cfg.hidden, rows);
+    this.back(-1, () => {
+      const dTable = this.tape!.paramGrad(table);
+      if (dTable) gop.embeddingBackward(pass, ids, this.tape!.grad(out), dTable, cfg.hidden);
     });
   }
 

@@ -12,12 +12,14 @@ export interface OpenedModel {
   tokenizer: Tokenizer | null;
   /** Why there is no tokenizer, when that is worth saying (GGUF). */
   tokenizerNote?: string;
+  /** Hub-layout files it came from (not for GGUF): a fine-tuned copy is saved with their config and tokenizer. */
+  files?: ModelFiles;
 }
 
 export async function openFiles(gpu: Gpu, files: ModelFiles, opts: LoadOptions = {}): Promise<OpenedModel> {
   const model = await Model.load(gpu, files, opts);
   try {
-    return { model, tokenizer: await Tokenizer.load(files) };
+    return { model, tokenizer: await Tokenizer.load(files), files };
   } catch (e) {
     model.dispose();
     throw e;

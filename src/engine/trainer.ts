@@ -154,6 +154,12 @@ export class Trainer {
     const perSeq = await Promise.all(losses);
     const loss = perSeq.reduce((a, l) => a + l[0], 0) / batch.length;
     const gradNorm = (await norm)[this.slots + 1];
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      // optimizer.wgsl skipped the update on a non-finite norm (a non-finite loss with a finite norm was applied).
+      const failed = this.step;
+      if (!Number.isFinite(gradNorm)) this.step--;
+      throw new Error(`training stopped at step ${failed}: the loss is ${loss} and the gradient norm ${gradNorm} (the run diverged, or met a non-finite value); the trained tensors keep their values of step ${this.step}; a lower learning rate, warmup or gradient clipping may help`);
+    }
     return { step: this.step, loss, gradNorm, lr, tokens, peakBytes };
   }
 
@@ -222,7 +228,9 @@ function layerOf(nLayers: number, p: Trainable): number {
     if (block) return Number(block[1]);
     return p.edit.name === 'hook_embed' || p.edit.name === 'hook_pos_embed' ? -1 : nLayers;
   }
-  const m = /(?:layers|\.h)\.(\d+)\./.exec(p.name);
+  // Full fine-tuning's weights (weight-tensors.ts): blocks.N.*, the embeddings, ln_final and the head.
+  if (p.name === 'embed' || p.name === 'pos_embed') return -1;
+  const m = /(?:layers|\.h|^blocks)\.(\d+)\./.exec(p.name);
   return m ? Number(m[1]) : nLayers;
 }
 

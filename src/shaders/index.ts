@@ -3,6 +3,7 @@ import matmul from './matmul.wgsl?raw';
 import norm from './norm.wgsl?raw';
 import activation from './activation.wgsl?raw';
 import embedding from './embedding.wgsl?raw';
+import embeddingBackward from './embedding-backward.wgsl?raw';
 import add from './add.wgsl?raw';
 import hookEdit from './hook-edit.wgsl?raw';
 import kvCache from './kv-cache.wgsl?raw';
@@ -27,7 +28,7 @@ import logprobs from './logprobs.wgsl?raw';
 
 export const shaders = {
   matmul, norm, activation, embedding, add, hookEdit, kvCache, attention, matmulQuant,
-  matmulStrided, normBackward, attentionBackward, crossEntropy, optimizer, sampling, dropout, loraBackward,
+  matmulStrided, normBackward, embeddingBackward, attentionBackward, crossEntropy, optimizer, sampling, dropout, loraBackward,
   columns, logreg, kmeans, omp, ridge,
   finite, logprobs,
 } as const;

@@ -54,10 +54,16 @@ fn clip() {
   norms[p.slots + 1u] = sqrt(total); // the global norm, for progress reports
 }
 
+// NaN or ±Inf (exponent bits all set): tested on the bits, which no float optimisation may fold away.
+fn nonFinite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
+}
+
+// A non-finite gradient norm leaves every parameter and moment as it was: the trainer stops and names the step.
 @compute @workgroup_size(WG)
 fn adamw(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * 65535u * WG;
-  if (i >= p.n) { return; }
+  if (i >= p.n || nonFinite(norms[p.slots + 1u])) { return; }
   let g = grad[i] * norms[p.slots];
   let a = p.beta1 * m1[i] + (1.0 - p.beta1) * g;
   let b = p.beta2 * m2[i] + (1.0 - p.beta2) * g * g;
@@ -71,6 +77,6 @@ fn adamw(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(WG)
 fn sgd(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * 65535u * WG;
-  if (i >= p.n) { return; }
+  if (i >= p.n || nonFinite(norms[p.slots + 1u])) { return; }
   param[i] = param[i] - p.lr * (grad[i] * norms[p.slots] + p.weightDecay * param[i]);
 }
