@@ -5,6 +5,7 @@ import type { ModelConfig } from '../engine/config';
 import type { HookSpec } from '../engine/hooks';
 import type { DownloadProgress, ModelOrigin, TrainApi } from './api-train';
 import type { MethodsApi } from './method-host';
+import type { BatchApi } from './batch-api';
 
 export type * from './api-train';
 
@@ -202,7 +203,7 @@ export interface SteeringVectorOptions {
 }
 
 /** The methods (src/methods/list.ts) run here too, next to the loaded model, through `method` (method-host.ts). */
-export interface EngineApi extends TrainApi, MethodsApi {
+export interface EngineApi extends TrainApi, MethodsApi, BatchApi {
   init(): Promise<AdapterInfo>;
   /** `onProgress` (through callback()) sees a Hub download's bytes per file and overall. */
   loadModel(source: ModelSource, opts?: LoadModelOptions, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel>;

@@ -5,7 +5,7 @@ import type { Gpu } from '../gpu/device';
 import type { ModelStore } from '../engine/model-store';
 import { IdbStore } from '../engine/store-idb';
 import { hookNames, hookShape } from '../engine/hooks';
-import { Tokenizer } from '../engine/tokenizer';
+import { defaultStopIds, Tokenizer } from '../engine/tokenizer';
 import { lossGradients } from '../engine/trainer';
 import type { HookSpec } from '../engine/hooks';
 import type {
@@ -38,6 +38,7 @@ import { Lock } from './lock';
 import { topK } from './topk';
 import { logitLens, patchingSweep, steeringVector, type Forward } from './analyses';
 import { createMethodHost } from './method-host';
+import { createBatchApi } from './batch-api';
 import type { ModelEntry as Entry } from './model-entry';
 import { checkIds as checkModelIds } from '../methods/kit/context';
 import type { MethodEntry } from '../methods/list';
@@ -101,6 +102,7 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
 
   const api: EngineApi = {
     ...train.api,
+    ...createBatchApi({ entry, loraFor: train.loraFor }),
     method: methods.method,
     cancelMethod: methods.cancelMethod,
     async init(): Promise<AdapterInfo> {
@@ -194,7 +196,7 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
     ): Promise<GenerateResult> {
       const e = entry(modelId);
       checkIds(ids, e.info);
-      const stop = opts.stop ?? [...new Set([...(e.tokenizer?.eosIds ?? []), ...e.info.config.eosTokenIds])];
+      const stop = opts.stop ?? defaultStopIds(e.info.config, e.tokenizer);
       const context = ids.slice();
       let index = 0;
       const lora = train.loraFor(modelId, opts.adapter);
