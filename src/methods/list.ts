@@ -46,6 +46,15 @@ export const METHODS: MethodEntry[] = [
     runKinds: ['latentqa-decoder'],
     load: async () => (await import('./latentqa/method')).default,
   },
+  {
+    id: 'premem',
+    title: 'Pre-memorization accuracy',
+    paper: 'Kang, Setlur, Ghosh, Steinhardt, Tomlin, Levine, Kumar: What do learning dynamics reveal about generalization in LLM reasoning? (arXiv 2411.07681)',
+    blurb: "Pre-memorization train accuracy vs test accuracy over fine-tuning checkpoints (the authors' released runs): scatter, R² beside plain train accuracy, threshold sweep",
+    cli: 'premem',
+    runKinds: [],
+    load: async () => (await import('./premem/method')).default,
+  },
 ];
 
 export function findMethod(id: string, methods: MethodEntry[] = METHODS): MethodEntry {
