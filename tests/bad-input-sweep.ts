@@ -338,11 +338,11 @@ export function buildCases(root: string, hub: FakeHub, repos: Record<string, Hub
   add(F, 'an unknown flag', logits(STORIES, '--frobnicate', '1'), /--frobnicate/);
   add(F, 'an unknown command', ['logit', '--model', STORIES, '--ids', '1'], /unknown command "logit"/);
   add(F, '--dtype in capitals', logits(STORIES, '--dtype', 'F32'), /--dtype must be one of/);
-  add(F, 'fractional --max-new-tokens', g('--ids', '1', '--max-new-tokens', '2.5'), /--max-new-tokens.*integer/);
+  add(F, 'fractional --max-new-tokens', g('--ids', '1', '--max-new-tokens', '2.5'), /--max-new-tokens.*(integer|whole number)/);
   add(F, 'negative --gpu-budget-mb', logits(STORIES, '--gpu-budget-mb', '-5'), /--gpu-budget-mb.*positive/);
   add(F, '--max-new-tokens past the context', g('--ids', '1', '--max-new-tokens', '100000'), /max-new-tokens.*(context|512)/);
-  add(F, '--batch-size 0', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '1', '--batch-size', '0', '--out', join(root, 'ft-b0'), '--json'], /--batch-size.*(positive|at least 1|≥ 1)/);
-  add(F, 'fractional --steps', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '2.5', '--out', join(root, 'ft-s'), '--json'], /--steps.*integer/);
+  add(F, '--batch-size 0', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '1', '--batch-size', '0', '--out', join(root, 'ft-b0'), '--json'], /--batch-size.*(positive|at least 1|≥ 1|whole number)/);
+  add(F, 'fractional --steps', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '2.5', '--out', join(root, 'ft-s'), '--json'], /--steps.*(integer|whole number)/);
   add(F, 'an unknown --schedule', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '1', '--schedule', 'exp', '--out', join(root, 'ft-sch'), '--json'], /--schedule.*(constant|linear|cosine)/);
   add(F, 'an unknown --optimizer', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '1', '--optimizer', 'lion', '--out', join(root, 'ft-opt'), '--json'], /--optimizer.*(adamw|sgd)/);
   add(F, '--out where nothing can be written', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '1', '--out', '/proc/latentlab', '--json'], /\/proc\/latentlab/);

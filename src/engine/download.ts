@@ -267,6 +267,8 @@ async function fetchFile(
   const { store, signal } = opts;
   const done = await store.size(key, path);
   if (done !== null && (expected < 0 || done === expected)) {
+    // Finished by an earlier, interrupted run: checked again, since its manifest was never written.
+    await checkContent(repo, key, path, done, hash, opts);
     progress(done, done);
     return done;
   }
