@@ -1,6 +1,6 @@
-// Every table the page shows or plots, as rows of plain values, and their export as CSV (papaparse) or JSON.
+// Every table the page shows or plots, as rows of plain values, and their export as CSV (state/exports: papaparse
+// with formula escaping) or JSON.
 
-import Papa from 'papaparse';
 import type { MarketAnalysis, ValidationRow } from '../../../methods/market-entry/method';
 
 export type Row = Record<string, number | string | null>;
@@ -52,6 +52,4 @@ export function validationTable(rows: ValidationRow[]): Row[] {
   return rows.map((r) => ({ ...r }));
 }
 
-export function toCsv(rows: Row[]): string {
-  return Papa.unparse(rows);
-}
+export { toCsv } from '../../state/exports';
