@@ -3,7 +3,7 @@
 // (`latentlab probes`) both run these calls; fits are stored through the context (IndexedDB per model label, layers
 // and rank in the worker; a --fit file or memory in Node) and kept for the model in the session, so a page holds only
 // a summary and the fit's key.
-import { needModel, needTokenizer, type MethodContext, type ModelAccess } from '../kit/context';
+import { checkCancel, needModel, needTokenizer, type MethodContext, type ModelAccess } from '../kit/context';
 import { defineMethod } from '../kit/method';
 import { bindingQuestion } from '../../toyworld/families/binding';
 import { encodePieces, makeSet, pieces } from './data';
@@ -72,6 +72,12 @@ function encoder(m: ModelAccess, template: Template = 'auto'): PieceEncoder {
   return encoderFor({ encode: (t, o) => tok.encode(t, o), bosId: tok.bosId ?? m.config.bosTokenId ?? null }, template);
 }
 
+/** The call's progress, stopping it once cancelled (every stage reports progress, so every stage can stop). */
+const progress = (ctx: MethodContext, what: string) => (stage: string, done: number, total: number) => {
+  checkCancel(ctx, what);
+  ctx.progress(stage, done, total);
+};
+
 function keyOf(m: ModelAccess, s: ProbeSettings): string {
   const layers = defaultLayers(m.config.nLayers);
   return probeFitKey(m.label, s.probeLayer ?? layers.probeLayer, s.bindingLayer ?? layers.bindingLayer, Math.min(s.k ?? 50, m.config.hidden));
@@ -114,7 +120,7 @@ export default defineMethod({
       const m = needModel(ctx, NAME);
       const hit = req.force ? null : await stored(ctx, req.settings);
       if (hit) return { fit: hit, from: 'stored' };
-      const f = await fitPropProbes(backend(m, await ctx.runtime()), encoder(m, req.template), m.label, { seed: 0, ...req.settings, onProgress: ctx.progress, signal: ctx.signal });
+      const f = await fitPropProbes(backend(m, await ctx.runtime()), encoder(m, req.template), m.label, { seed: 0, ...req.settings, onProgress: progress(ctx, 'propositional-probes fit'), signal: ctx.signal });
       const key = keyOf(m, req.settings);
       await ctx.store.put(key, fitToJson(f));
       fits(ctx).set(key, f);
@@ -159,12 +165,12 @@ export default defineMethod({
       return { tokens: it.tokens.map((t, i) => ({ text: t, labels: labels[i] })), decoded, answers, truth: it.truth ?? null };
     },
 
-    /** EM / Jaccard of probes, prompting and the random subspace on `n` seeded items of a set. */
+    /** EM / Jaccard of probes, prompting and the random subspace on `n` seeded items of a set; the signal stops it. */
     async evaluate(ctx, req: { fitKey: string; set: ProbeSet; n: number; seed: number; minEntities?: number; maxEntities?: number; template?: Template }): Promise<SetReport> {
       const m = needModel(ctx, NAME);
       const enc = encoder(m, req.template);
       const items = makeSet(req.set, req.n, req.seed, enc, { minEntities: req.minEntities, maxEntities: req.maxEntities });
-      return evaluateSet(backend(m, await ctx.runtime()), enc, fitOf(ctx, req.fitKey), items, { onProgress: ctx.progress });
+      return evaluateSet(backend(m, await ctx.runtime()), enc, fitOf(ctx, req.fitKey), items, { onProgress: progress(ctx, 'propositional-probes evaluation') });
     },
   },
 });
