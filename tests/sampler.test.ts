@@ -6,7 +6,8 @@ import { Pass } from '../src/gpu/runtime';
 import { runtimeFor } from '../src/engine/model';
 import { logSoftmax } from '../src/engine/ops';
 import { sampleRows } from '../src/engine/forward';
-import { checkSampling, sampledToken, seededRandom } from '../src/engine/sampler';
+import { checkSampling, sampledToken } from '../src/engine/sampler';
+import { seededRandom } from '../src/common/rng';
 import { argmax, samplingDistribution } from './reference/sampling';
 
 const rng = seededRandom(17);
@@ -20,7 +21,7 @@ async function draw(n: number, o: { temperature: number; topK?: number; topP?: n
   const r = seededRandom(seed);
   const pass = new Pass(rt);
   const reads: Promise<Float32Array>[] = [];
-  for (let i = 0; i < n; i++) reads.push(sampleRows(pass, V, logits, o, [u ?? r()]));
+  for (let i = 0; i < n; i++) reads.push(sampleRows(pass, values.length, logits, o, [u ?? r()]));
   await pass.submit();
   logits.destroy();
   return (await Promise.all(reads)).map((f) => new Uint32Array(f.buffer)[0]);
@@ -63,6 +64,19 @@ describe('GPU sampler', () => {
   test('top-p keeps the smallest set reaching p, also inside top-k', async () => {
     expectFrequencies(await draw(500, { temperature: 0.7, topP: 0.6 }), samplingDistribution(row, 0.7, 0, 0.6));
     expectFrequencies(await draw(500, { temperature: 1, topK: 30, topP: 0.8 }), samplingDistribution(row, 1, 30, 0.8));
+  });
+
+  test('a vocabulary over 4,096 (256 threads per row) samples like the reference too', async () => {
+    const wide = Array.from({ length: 5000 }, (_, i) => (i === 4321 ? 6 : 3 * Math.sin(i * 0.37) + rng()));
+    const ids = await draw(400, { temperature: 0.8, topK: 20, topP: 0.9 }, 5, wide);
+    expect((await draw(1, { temperature: 0 }, 1, wide))[0]).toBe(argmax(wide));
+    const want = samplingDistribution(wide, 0.8, 20, 0.9);
+    const counts = new Map<number, number>();
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const [id, c] of counts) {
+      expect(want[id], `token ${id} is outside the kept set`).toBeGreaterThan(0);
+      expect(Math.abs(c / ids.length - want[id])).toBeLessThan(4.5 * Math.sqrt(want[id] / ids.length) + 2e-3);
+    }
   });
 
   test('several rows in one dispatch each get the token they get alone', async () => {

@@ -180,7 +180,7 @@ export function attention(pass: Pass, a: AttentionArgs, step: AttentionStep = 'm
 /** The next token of each of `rows` rows of logits, on the GPU: out[r] holds row r's id's bits; us: one uniform draw per row. */
 export function sampleTokens(pass: Pass, logits: GPUBuffer, out: GPUBuffer, V: number, rows: number, o: { greedy: boolean; temperature: number; topK: number; topP: number }, us: GPUBuffer): void {
   pass.dispatch(
-    pipe(pass, 'sampling', 'sample'),
+    pipe(pass, 'sampling', 'sample', { WG: V <= 4096 ? 64 : 256 }),
     uniforms(V, rows, o.topK, o.greedy ? 1 : 0, f32(o.temperature), f32(o.topP)),
     [logits, out, us],
     [rows],

@@ -20,7 +20,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>; // sample: [rows] ids (as bits); logsoftmax: [rows, V]
 @group(0) @binding(3) var<storage, read> us: array<f32>;         // sample: [rows] uniforms in [0, 1) from the seeded generator
 
-const WG = 256u;
+// Threads per row (a power of two): fewer for small vocabularies, where SwiftShader's barriers cost more than the scan.
+override WG: u32 = 256u;
 var<workgroup> rv: array<f32, WG>;
 var<workgroup> ri: array<u32, WG>;
 var<workgroup> nonFinite: atomic<u32>; // workgroup memory starts zeroed
