@@ -130,6 +130,18 @@ describe('batch errors and stops', () => {
     await expect(model.forwardBatch([[1, 2, 3]], { hooks: inf, picks: [{ row: 1, targets: [2] }] })).rejects.toThrow(/logits hold NaN or \+Inf/);
   });
 
+  test('scores are computed a chunk of rows at a time when all the rows\' logits exceed the largest buffer', async () => {
+    const whole = await model.logprobs(PROMPTS);
+    const limits = model.parts.rt.gpu.limits;
+    const saved = limits.maxStorageBufferBindingSize;
+    limits.maxStorageBufferBindingSize = 3 * model.config.vocab * 4; // 3 rows of logits per chunk
+    try {
+      expect(await model.logprobs(PROMPTS)).toEqual(whole);
+    } finally {
+      limits.maxStorageBufferBindingSize = saved;
+    }
+  });
+
   test('stop ids and stop strings end each sample on its own', async () => {
     const prompts = [[5, 9], [3]];
     const free = await model.sample(prompts, { k: 2, maxNewTokens: 8, temperature: 1, seed: 3, stop: [] });
