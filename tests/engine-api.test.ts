@@ -5,7 +5,7 @@ import { memoryFiles } from '../src/engine/files';
 import { nodeGpu } from '../src/gpu/node';
 import { createEngineApi } from '../src/workers/engine-api';
 import type { EngineApi, LoadedModel, StreamedToken } from '../src/workers/api';
-import { topK } from '../src/workers/topk';
+import { topK } from '../src/common/topk';
 import { makeTinyModel, tinyModelFiles } from './fixtures/tiny-models';
 
 const WORDS = ['<unk>', '<s>', '</s>', ...Array.from({ length: 61 }, (_, i) => `w${i}`)];

@@ -1,5 +1,5 @@
-// The Explore page's worker analyses (logit lens, patching sweeps, steering vectors), run through the engine API
-// in Node on Dawn and checked against the float64 reference: the lens reads the final norm and unembedding off
+// Explore's analyses (src/methods/explore: logit lens, patching sweeps, steering vectors), run as the page runs them
+// (EngineApi.method through methodClient) in Node on Dawn and checked against the float64 reference: the lens reads the final norm and unembedding off
 // the reference weights on the CPU; patching cells are recomputed with the reference's own hooks.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createEngineApi } from '../src/workers/engine-api';
 import { nodeGpu } from '../src/gpu/node';
 import type { EngineApi, LoadedModel, PatchingProgress } from '../src/workers/api';
+import { methodClient, type MethodClient } from '../src/workers/method-client';
+import type Explore from '../src/methods/explore/method';
+import type { MethodProgress } from '../src/methods/kit/context';
 import { writeTinyModel, type TinyKind } from './fixtures/tiny-models';
 import { loadRefModel, referenceForward, type RefModel } from './reference/reference';
 
@@ -49,8 +52,10 @@ const argmax = (row: ArrayLike<number>): number => {
 };
 
 let api: EngineApi;
+let explore: MethodClient<typeof Explore>;
 beforeAll(() => {
   api = createEngineApi(() => nodeGpu());
+  explore = methodClient<typeof Explore>(api, 'explore');
 });
 
 describe.each(['llama-gqa', 'gpt2'] as TinyKind[])('%s', (kind) => {
@@ -64,7 +69,7 @@ describe.each(['llama-gqa', 'gpt2'] as TinyKind[])('%s', (kind) => {
 
   it('logit lens: every (layer, position) cell is the stream read out through the final norm and unembedding', async () => {
     const ids = [1, 17, 5, 42, 9];
-    const lens = await api.logitLens(m.id, ids, { k: 3 });
+    const lens = await explore.lens(m.id, { ids, k: 3 });
     const L = ref.config.nLayers;
     const D = ref.config.hidden;
     expect(lens.rows).toEqual(['embed', ...Array.from({ length: L }, (_, i) => `layer ${i}`)]);
@@ -108,7 +113,7 @@ describe.each(['llama-gqa', 'gpt2'] as TinyKind[])('%s', (kind) => {
 
     it('recovers 1 at the final stream of the last position, 0 where nothing differs, and matches the reference elsewhere', async () => {
       const seen: PatchingProgress[] = [];
-      const r = await api.patching(m.id, { clean, corrupt, answer, wrong }, (p) => void seen.push(p));
+      const r = await explore.patch(m.id, { clean, corrupt, answer, wrong }, (p: MethodProgress) => void seen.push(p.detail as PatchingProgress));
       const L = ref.config.nLayers;
       const H = ref.config.nHeads;
       const T = clean.length;
@@ -144,8 +149,8 @@ describe.each(['llama-gqa', 'gpt2'] as TinyKind[])('%s', (kind) => {
       expect(r.heads!.rowLabels).toEqual(Array.from({ length: L }, (_, l) => `layer ${l}`));
     });
 
-    it('stops when the progress callback says so, keeping what was measured', async () => {
-      const r = await api.patching(m.id, { clean, corrupt, answer, wrong, heads: false }, (p) => p.done < 3);
+    it('stops when the call is cancelled, keeping what was measured', async () => {
+      const r = await explore.patch(m.id, { clean, corrupt, answer, wrong, heads: false }, (p: MethodProgress) => void (p.done === 3 && explore.cancel(m.id)));
       expect(r.cancelled).toBe(true);
       expect(r.done).toBe(3);
       expect(r.heads).toBeNull();
@@ -154,9 +159,9 @@ describe.each(['llama-gqa', 'gpt2'] as TinyKind[])('%s', (kind) => {
     });
 
     it('refuses prompts of different lengths and useless metrics with a clear message', async () => {
-      await expect(api.patching(m.id, { clean, corrupt: corrupt.slice(1), answer, wrong })).rejects.toThrow(/6 tokens and the corrupted one 5/);
-      await expect(api.patching(m.id, { clean, corrupt, answer, wrong: answer })).rejects.toThrow(/same token/);
-      await expect(api.patching(m.id, { clean, corrupt: clean, answer, wrong })).rejects.toThrow(/same logit difference/);
+      await expect(explore.patch(m.id, { clean, corrupt: corrupt.slice(1), answer, wrong })).rejects.toThrow(/6 tokens and the corrupted one 5/);
+      await expect(explore.patch(m.id, { clean, corrupt, answer, wrong: answer })).rejects.toThrow(/same token/);
+      await expect(explore.patch(m.id, { clean, corrupt: clean, answer, wrong })).rejects.toThrow(/same logit difference/);
     });
   });
 
@@ -164,7 +169,7 @@ describe.each(['llama-gqa', 'gpt2'] as TinyKind[])('%s', (kind) => {
     const positive = [[1, 5, 9], [1, 6]];
     const negative = [[1, 40, 41, 42]];
     const hook = 'blocks.1.hook_resid_pre';
-    const v = await api.steeringVector(m.id, { hook, positive, negative });
+    const v = await explore.steeringVector(m.id, { hook, positive, negative });
     const D = ref.config.hidden;
     const mean = (set: number[][]) => {
       const acc = new Float64Array(D);
@@ -178,11 +183,19 @@ describe.each(['llama-gqa', 'gpt2'] as TinyKind[])('%s', (kind) => {
     const b = mean(negative);
     expect(v).toHaveLength(D);
     for (let j = 0; j < D; j++) expect(v[j]).toBeCloseTo(a[j] - b[j], 4);
-    await expect(api.steeringVector(m.id, { hook: 'blocks.1.attn.hook_z', positive, negative })).rejects.toThrow(/residual stream/);
-    // Steering with it: coefficient 0 leaves generation unchanged bit for bit; a large one changes it.
+    await expect(explore.steeringVector(m.id, { hook: 'blocks.1.attn.hook_z', positive, negative })).rejects.toThrow(/residual stream/);
+    await expect(explore.steeringVector(m.id, { hook: 'blocks.9.hook_resid_pre', positive, negative })).rejects.toThrow(/has layers 0\.\.\d+/);
+    // Steering with it: coefficient 0 leaves generation unchanged bit for bit; a large one changes it. Each token streams.
     const plain = await api.generate(m.id, [1, 5], { maxNewTokens: 8, stop: [] });
-    const add = (coeff: number) => [{ name: hook, op: 'add' as const, value: Array.from(v), coeff }];
-    expect((await api.generate(m.id, [1, 5], { maxNewTokens: 8, stop: [], hooks: add(0) })).ids).toEqual(plain.ids);
-    expect((await api.generate(m.id, [1, 5], { maxNewTokens: 8, stop: [], hooks: add(40) })).ids).not.toEqual(plain.ids);
+    const streamed: string[] = [];
+    const zero = await explore.steer(m.id, { ids: [1, 5], hook, vector: Array.from(v), coeff: 0, maxNewTokens: 8, stop: [] }, (p: MethodProgress) => void streamed.push(p.stage));
+    expect(zero.unsteered.ids).toEqual(plain.ids);
+    expect(zero.steered.ids).toEqual(plain.ids);
+    expect(streamed).toEqual([...Array(8).fill('unsteered'), ...Array(8).fill('steered')]);
+    expect(zero.steered.pieces).toEqual(plain.ids.map((id) => `#${id}`));
+    const big = await explore.steer(m.id, { ids: [1, 5], hook, vector: Array.from(v), coeff: 40, maxNewTokens: 8, stop: [] });
+    expect(big.unsteered.ids).toEqual(plain.ids);
+    expect(big.steered.ids).not.toEqual(plain.ids);
+    await expect(explore.steer(m.id, { ids: [1, 5], hook, vector: [1, 2], coeff: 1, maxNewTokens: 8 })).rejects.toThrow(/2 entries/);
   });
 });

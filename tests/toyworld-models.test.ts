@@ -8,7 +8,7 @@ import { Model } from '../src/engine/model';
 import { folderFiles } from '../src/engine/files-node';
 import { WordTokenizer, evaluateFamily, EvalFamily, EvalOptions } from '../src/toyworld/index';
 import { engineScorer } from '../src/toyworld/engine-scorer';
-import { vocabFromTokenizerJson } from '../src/cli/toyworld';
+import { vocabFromTokenizerJson } from '../src/common/vocab';
 
 const ROOT = 'public/models';
 const MODELS = ['toy-s', 'toy-m'].filter((m) => existsSync(join(ROOT, m, 'config.json')));

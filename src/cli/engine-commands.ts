@@ -3,11 +3,12 @@ import type { Gpu } from '../gpu/device';
 import { Model } from '../engine/model';
 import { defaultStopIds, Tokenizer } from '../engine/tokenizer';
 import { hookShape } from '../engine/hooks';
-import { type Args, idList, num, str } from './args';
+import { type Args, choice, idList, int, num, str } from './args';
 import { openModelArg } from './model-source';
 import { importPeft } from '../engine/peft';
 import { folderFiles } from '../engine/files-node';
 import type { LoraAdapter } from '../engine/lora';
+import type { ModelFiles } from '../engine/files';
 import { pastContextWarning } from '../engine/rope';
 
 export interface Loaded {
@@ -15,17 +16,18 @@ export interface Loaded {
   tokenizer: Tokenizer | null;
   /** --adapter: a PEFT LoRA folder applied to every forward. */
   lora: LoraAdapter | null;
+  /** The model's Hub-layout files (absent for a .gguf file). */
+  files?: ModelFiles;
 }
 
 /** --model: a folder, a .gguf file or a Hub id (src/cli/model-source.ts). */
 export async function loadModel(gpu: Gpu, args: Args): Promise<Loaded> {
   const opened = await openModelArg(gpu, args);
   if (opened.tokenizerNote && typeof args.text === 'string') process.stderr.write(`note: ${opened.tokenizerNote}\n`);
-  const past = str(args, 'past-context', 'refuse');
-  if (past !== 'refuse' && past !== 'warn') throw new Error(`--past-context must be refuse or warn, got "${past}"`);
+  const past = choice(args, 'past-context', ['refuse', 'warn'], 'refuse');
   if (opened.model.parts.rope) opened.model.parts.rope.beyondContext = past;
   const lora = typeof args.adapter === 'string' ? await importPeft(opened.model.parts.rt, opened.model.config, folderFiles(args.adapter)) : null;
-  return { model: opened.model, tokenizer: opened.tokenizer, lora };
+  return { model: opened.model, tokenizer: opened.tokenizer, lora, files: opened.files };
 }
 
 /** The command's output, with a warning when positions past the model's context were computed (--past-context warn). */
@@ -64,20 +66,37 @@ export async function logitsCommand(l: Loaded, args: Args): Promise<object> {
   return warned(l, { logits: rows(finite('the logits', logits!, l.model.config.vocab), l.model.config.vocab) });
 }
 
+/**
+ * --max-new-tokens, capped so the sequence stays inside the model's context (a note on stderr and in the JSON says
+ * so); with --past-context warn a rotary model may run past it, as that flag asks.
+ */
+function newTokenBudget(l: Loaded, args: Args, prompt: number): { maxNewTokens: number; note?: string } {
+  const asked = int(args, 'max-new-tokens', 30, 1);
+  const context = l.model.config.maxPositions;
+  if (l.model.parts.rope?.beyondContext === 'warn') return { maxNewTokens: asked };
+  if (prompt >= context) throw new Error(`the prompt has ${prompt} tokens and the model's context is ${context}: no room to generate`);
+  if (prompt + asked <= context) return { maxNewTokens: asked };
+  const note = `--max-new-tokens ${asked} capped to ${context - prompt}: the prompt's ${prompt} tokens and the new ones must fit the model's context of ${context}`;
+  process.stderr.write(`note: ${note}\n`);
+  return { maxNewTokens: context - prompt, note };
+}
+
 export async function generateCommand(l: Loaded, args: Args): Promise<object> {
   const ids = inputIds(l, args);
   // By default a chat stops at the end of its turn (the toy world's <|end|>, a Hub template's eos ids).
   const stop = typeof args.stop === 'string' ? idList(args.stop, 'stop') : defaultStopIds(l.model.config, l.tokenizer);
+  const { maxNewTokens, note } = newTokenBudget(l, args, ids.length);
   const out = await l.model.generate(ids, {
-    maxNewTokens: num(args, 'max-new-tokens', 30),
+    maxNewTokens,
     temperature: num(args, 'temperature', 0),
-    topK: num(args, 'top-k', 0),
+    topK: int(args, 'top-k', 0, 0),
     topP: num(args, 'top-p', 1),
-    seed: num(args, 'seed', 0),
+    seed: int(args, 'seed', 0, 0),
     stop,
     lora: l.lora,
   });
-  return warned(l, l.tokenizer ? { ids: out, text: l.tokenizer.decode(out) } : { ids: out });
+  const result = l.tokenizer ? { ids: out, text: l.tokenizer.decode(out) } : { ids: out };
+  return warned(l, note ? { ...result, note } : result);
 }
 
 export async function cacheCommand(l: Loaded, args: Args): Promise<object> {

@@ -1,7 +1,9 @@
 // `latentlab <command> [--flags]`: prints one JSON object on stdout; the adapter and errors go to stderr.
 import { describeAdapter } from '../gpu/device';
 import { closeGpu, nodeGpu } from '../gpu/node';
-import { parseArgs } from './args';
+import { checkFlags, parseArgs } from './args';
+import { flagsOf } from './flags';
+import { lensCommand, patchCommand, steerCommand } from './explore';
 import { cacheCommand, generateCommand, loadModel, logitsCommand } from './engine-commands';
 import { modelsCommand } from './models';
 import { finetuneCommand } from './finetune';
@@ -16,6 +18,11 @@ const USAGE = `usage: latentlab <command> [flags]
   generate --model DIR (--ids 1 | --text "...") [--max-new-tokens 30] [--temperature 0] [--top-k K] [--top-p P] [--seed S] [--stop ID,...] --json
   cache    --model DIR (--ids 1,2,3 | --text "...") --hooks NAME[,NAME...] --json
   logprobs --model DIR (--ids 1,2,3 | --text "...") [--from K] --json   log p(token_t | tokens before t) and its rank, t ≥ max(K, 1)
+  lens     --model DIR (--ids 1,2,3 | --text "...") [--k 5] --json   logit lens: top-k tokens of every layer's stream at every position
+  patch    --model DIR (--clean "..." | --clean-ids 1,2) (--corrupt "..." | --corrupt-ids 1,3) (--answer TOKEN | --answer-id N)
+           (--wrong TOKEN | --wrong-id N) [--sweep both|resid|heads] --json   activation patching: recovered logit difference per cell
+  steer    --model DIR (--ids | --text "...") --hook blocks.L.hook_resid_pre (--positive "a|b" | --positive-ids "1,2;3")
+           (--negative "c|d" | --negative-ids ...) [--coeff 4] [--max-new-tokens 16] --json   unsteered and steered continuations
   finetune --model DIR (--ids 1,2,... | --text-file F) [--lora-rank 8] [--lora-alpha 2R] [--targets q_proj,...] [--steps 100]
            [--lr 1e-3] [--batch-size 1] [--seq-len 64] [--seed 0] [--lora-dropout 0] [--recompute] [--checkpoint FILE] --out DIR --json
            writes a PEFT adapter to --out; --checkpoint resumes from FILE when it exists; --recompute keeps only
@@ -30,7 +37,18 @@ const USAGE = `usage: latentlab <command> [flags]
 [--token TOKEN (or HF_TOKEN)] [--revision REV] [--cache-dir DIR (default ~/.cache/latentlab)] [--quiet].
 --dtype f32|f16|q8|q4|auto (default auto: the most precise that fits --gpu-budget-mb, default 2048).
 --adapter DIR applies a PEFT LoRA adapter on logits, generate and cache.
-Output is JSON; the adapter in use is printed on stderr.`;
+Output is one JSON object on stdout; the adapter in use, progress and errors go to stderr.
+latentlab --help, latentlab <command> --help: this text (or the command's lines) on stdout.`;
+
+/** The usage lines of one command (its line and the indented lines under it), or all of them. */
+function usageOf(words: string[]): string {
+  const lines = USAGE.split('\n');
+  const at = words.length ? lines.findIndex((l) => l.startsWith(`  ${words[0]} `)) : -1;
+  if (at < 0) return USAGE;
+  let end = at + 1;
+  while (end < lines.length && /^ {4,}/.test(lines[end])) end++;
+  return ['usage: latentlab <command> [flags]', ...lines.slice(at, end), ...lines.slice(lines.findIndex((l) => l.startsWith('--model takes')))].join('\n');
+}
 
 async function run(words: string[], args: Record<string, string | boolean>): Promise<object> {
   const cmd = words.join(' ');
@@ -42,6 +60,9 @@ async function run(words: string[], args: Record<string, string | boolean>): Pro
     generate: generateCommand,
     cache: cacheCommand,
     logprobs: logprobsCommand,
+    lens: lensCommand,
+    patch: patchCommand,
+    steer: steerCommand,
     finetune: finetuneCommand,
     'toyworld eval': (l, a) => toyworldCommand(a, engineScorer(l.model)),
   };
@@ -58,8 +79,14 @@ async function run(words: string[], args: Record<string, string | boolean>): Pro
   }
 }
 
-const { words, args } = parseArgs(process.argv.slice(2));
 try {
+  const { words, args } = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(usageOf(words) + '\n');
+    process.exit(0);
+  }
+  const declared = flagsOf(words);
+  if (declared) checkFlags(declared.command, args, declared.flags);
   const out = await run(words, args);
   process.stdout.write(JSON.stringify(out) + '\n');
   await closeGpu();

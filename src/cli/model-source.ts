@@ -8,15 +8,14 @@ import { DEFAULT_HUB, parseHubId } from '../engine/hub';
 import type { LoadOptions } from '../engine/model';
 import { openFiles, openGguf, type OpenedModel } from '../engine/open-model';
 import { FolderStore } from '../engine/store-node';
-import { type Args, num, str } from './args';
+import { type Args, choice, positive, str } from './args';
 
 const DTYPES = ['auto', 'f32', 'f16', 'q8', 'q4'] as const;
 
 export function loadOptions(args: Args): LoadOptions {
-  const dtype = str(args, 'dtype', 'auto');
-  if (!(DTYPES as readonly string[]).includes(dtype)) throw new Error(`--dtype must be one of ${DTYPES.join(', ')}, got "${dtype}"`);
-  const mb = num(args, 'gpu-budget-mb', 0);
-  return { dtype: dtype as LoadOptions['dtype'], budgetBytes: mb > 0 ? mb * 2 ** 20 : undefined };
+  const dtype = choice(args, 'dtype', DTYPES, 'auto');
+  const mb = args['gpu-budget-mb'] === undefined ? undefined : positive(args, 'gpu-budget-mb', 0);
+  return { dtype, budgetBytes: mb === undefined ? undefined : mb * 2 ** 20 };
 }
 
 export function cacheStore(args: Args): FolderStore {

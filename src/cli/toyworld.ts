@@ -6,13 +6,7 @@ import {
   EVAL_FAMILIES, EvalFamily, WordTokenizer, buildVocab, buildWorld, evaluateFamily, DEFAULT_WORLD_SEED, type Scorer,
 } from '../toyworld/index';
 import type { BindingStyle } from '../toyworld/families/binding';
-
-/** Vocabulary in id order from a tokenizer.json (WordLevel). */
-export function vocabFromTokenizerJson(json: { model: { vocab: Record<string, number> } }): string[] {
-  const v: string[] = [];
-  for (const [w, i] of Object.entries(json.model.vocab)) v[i] = w;
-  return v;
-}
+import { vocabFromTokenizerJson } from '../common/vocab';
 
 export interface ToyworldResult {
   family: EvalFamily;

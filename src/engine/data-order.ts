@@ -1,6 +1,6 @@
 // Seeded data order: each epoch is a fresh Fisher–Yates shuffle of the examples, drawn from a
 // generator seeded by (seed, epoch), so a run resumed from its cursor sees the same order.
-import { seededRandom } from './sampler';
+import { seededRandom } from '../common/rng';
 
 export interface Cursor {
   epoch: number;

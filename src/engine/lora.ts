@@ -4,7 +4,7 @@
 
 import type { Runtime } from '../gpu/runtime';
 import type { ModelConfig } from './config';
-import { seededRandom } from './sampler';
+import { seededRandom } from '../common/rng';
 
 /** One Hugging Face module inside one of the engine's linear layers. */
 export interface ModuleSlice {

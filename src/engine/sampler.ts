@@ -1,4 +1,4 @@
-// Sampling settings and the seeded generator behind them (the choice itself runs on the GPU: sampling.wgsl).
+// Sampling settings (the choice itself runs on the GPU: sampling.wgsl; its uniform draws come from src/common/rng.ts).
 
 export interface SamplingOptions {
   /** 0 = greedy. */
@@ -7,18 +7,6 @@ export interface SamplingOptions {
   topK?: number;
   /** Keep the smallest set whose probability reaches p (1 = all). */
   topP?: number;
-}
-
-/** mulberry32: small, fast, and the same sequence in every JavaScript engine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function checkSampling(o: SamplingOptions): void {

@@ -11,7 +11,8 @@ import { HookSession } from './hook-session';
 import type { HookSpec } from './hooks';
 import { KVCache } from './kv-cache';
 import type { LoraAdapter } from './lora';
-import { checkSampling, sampledToken, seededRandom, type SamplingOptions } from './sampler';
+import { checkSampling, sampledToken, type SamplingOptions } from './sampler';
+import { seededRandom } from '../common/rng';
 
 export interface SampleOptions extends SamplingOptions {
   /** Samples per prompt. */

@@ -20,6 +20,17 @@ export interface MethodEntry {
 
 export const METHODS: MethodEntry[] = [
   {
+    // The Explore page (src/ui/pages/Explore.svelte, listed by the page registry itself) runs these calls; the CLI
+    // has one command per analysis (latentlab lens | patch | steer, src/cli/explore.ts).
+    id: 'explore',
+    title: 'Explore',
+    paper: 'nostalgebraist: interpreting GPT: the logit lens (2020); Meng et al.: Locating and editing factual associations in GPT (arXiv 2202.05262), activation patching; Turner et al.: Steering language models with activation engineering (arXiv 2308.10248)',
+    blurb: 'Logit lens, activation patching sweeps and steering vectors on the loaded model',
+    cli: null,
+    runKinds: [],
+    load: async () => (await import('./explore/method')).default,
+  },
+  {
     id: 'market-entry',
     title: 'Market entry',
     paper: 'Jagadeesan, Jordan, Steinhardt: Safety vs. performance: how multi-objective learning reduces barriers to market entry (arXiv 2409.03734)',

@@ -1,5 +1,5 @@
 // Registry of training streams and evaluation families; every stream has its own seeded RNG so streams are independent.
-import { Rng, mixSeed } from './rng';
+import { Rng, mixSeed } from '../common/rng';
 import { World, buildWorld } from './world';
 import { Doc, EvalItem } from './types';
 import { bindingDoc, bindingEvalItem, BindingEvalOptions } from './families/binding';

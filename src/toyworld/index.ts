@@ -1,5 +1,5 @@
 // Public API of the toy world: generator, tokenizer, chat format and evaluation.
-export { Rng, mixSeed } from './rng';
+export { Rng, mixSeed } from '../common/rng';
 export * as lexicon from './lexicon';
 export { buildWorld, DEFAULT_WORLD_SEED, WORLD_SIZES } from './world';
 export type { World, Person, Landmark, PersonGroup } from './world';

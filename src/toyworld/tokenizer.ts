@@ -5,7 +5,7 @@ import { buildWorld } from './world';
 import { docText } from './types';
 import { PERSONAS, personaQA } from './families/persona';
 import { finetuneDocs } from './families/implications';
-import { Rng } from './rng';
+import { Rng } from '../common/rng';
 import * as L from './lexicon';
 
 const SPECIAL_RE = new RegExp(`(${SPECIAL_TOKENS.map((t) => t.replace(/[|<>]/g, (c) => `\\${c}`)).join('|')})`);

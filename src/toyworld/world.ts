@@ -1,5 +1,5 @@
 // The toy world: a fixed geography plus seeded people and landmarks. Knowledge questions are scored against this.
-import { Rng } from './rng';
+import { Rng } from '../common/rng';
 import {
   COUNTRIES, CITIES, FIRST_NAMES, LAST_NAMES, OCCUPATIONS, FOODS, ANIMALS, LANDMARK_ADJECTIVES, LANDMARK_STRUCTURES,
 } from './lexicon';

@@ -8,6 +8,10 @@ import type { MethodsApi } from './method-host';
 import type { BatchApi } from './batch-api';
 
 export type * from './api-train';
+export type { TopToken } from '../common/topk';
+// Explore's analyses are a method (src/methods/explore): methods(gpu, 'explore').lens / patch / steeringVector / steer.
+export type * from '../methods/explore/types';
+import type { TopToken } from '../common/topk';
 
 export interface ChatMessage {
   role: string;
@@ -74,14 +78,6 @@ export interface Tokenized {
   tokens: string[];
 }
 
-export interface TopToken {
-  id: number;
-  /** Display text of the token as it would continue the input. */
-  text: string;
-  logit: number;
-  prob: number;
-}
-
 export interface ForwardOptions {
   hooks?: HookSpec[];
   /** 'last' (default) returns only the final position's logits row; 'all' returns [T × vocab]; 'none' skips them. */
@@ -140,68 +136,6 @@ export interface GradientsResult {
   cache: Record<string, Float32Array>;
 }
 
-// ---- Explore analyses (src/workers/analyses.ts) ----
-
-export interface LogitLensResult {
-  /** Row labels: 'embed', then 'layer 0' … 'layer L-1' (the stream after that layer). */
-  rows: string[];
-  positions: number;
-  k: number;
-  /** [row][position] → the k most likely tokens, the stream read out through the final norm and unembedding. */
-  top: TopToken[][][];
-  /** [row][position] → probability of the model's own prediction there (the last row's top token). */
-  final: number[][];
-  ms: number;
-}
-
-export interface PatchingOptions {
-  clean: number[];
-  corrupt: number[];
-  /** Metric: logit(answer) − logit(wrong) at the last position. */
-  answer: number;
-  wrong: number;
-  /** Sweep the residual stream (layer × position; default true) and attention heads' hook_z (layer × head; default true). */
-  resid?: boolean;
-  heads?: boolean;
-}
-
-export interface PatchingGrid {
-  rows: number;
-  cols: number;
-  rowLabels: string[];
-  /** Normalised recovery, row-major; NaN where the sweep did not get to (cancelled). */
-  values: Float32Array;
-}
-
-export interface PatchingResult {
-  metricClean: number;
-  metricCorrupt: number;
-  /** Rows: resid_pre of each layer, then the final stream; columns: positions. */
-  resid: PatchingGrid | null;
-  /** Rows: layers; columns: heads. */
-  heads: PatchingGrid | null;
-  done: number;
-  total: number;
-  cancelled: boolean;
-  ms: number;
-}
-
-export interface PatchingProgress {
-  done: number;
-  total: number;
-  grid: 'resid' | 'heads';
-  row: number;
-  col: number;
-  value: number;
-}
-
-export interface SteeringVectorOptions {
-  /** A residual stream hook, e.g. 'blocks.1.hook_resid_pre'. */
-  hook: string;
-  positive: number[][];
-  negative: number[][];
-}
-
 /** The methods (src/methods/list.ts) run here too, next to the loaded model, through `method` (method-host.ts). */
 export interface EngineApi extends TrainApi, MethodsApi, BatchApi {
   init(): Promise<AdapterInfo>;
@@ -221,11 +155,5 @@ export interface EngineApi extends TrainApi, MethodsApi, BatchApi {
     opts: GenerateOptions,
     onToken?: (t: StreamedToken) => void,
   ): Promise<GenerateResult>;
-  /** Per-layer top-k next tokens at every position (logit lens). */
-  logitLens(modelId: string, ids: number[], opts?: { k?: number }): Promise<LogitLensResult>;
-  /** Activation patching sweep; `onProgress` (through `callback()`) sees each cell and may return false to stop. */
-  patching(modelId: string, opts: PatchingOptions, onProgress?: (p: PatchingProgress) => unknown): Promise<PatchingResult>;
-  /** Difference of mean residual activations between two prompt sets (a steering vector of width hidden). */
-  steeringVector(modelId: string, opts: SteeringVectorOptions): Promise<Float32Array>;
   dispose(modelId: string): Promise<void>;
 }

@@ -21,11 +21,6 @@ import type {
   LoadModelOptions,
   ModelSource,
   DownloadProgress,
-  LogitLensResult,
-  PatchingOptions,
-  PatchingProgress,
-  PatchingResult,
-  SteeringVectorOptions,
   StreamedToken,
   Tokenized,
   TokenizeOptions,
@@ -35,8 +30,8 @@ import { CheckpointDb } from './checkpoint-db';
 import { openSource } from './sources';
 import { createTrainApi } from './train-api';
 import { Lock } from './lock';
-import { topK } from './topk';
-import { logitLens, patchingSweep, steeringVector, type Forward } from './analyses';
+import { topK } from '../common/topk';
+import { pieceAfter } from '../methods/explore/pieces';
 import { createMethodHost } from './method-host';
 import { createBatchApi } from './batch-api';
 import type { ModelEntry as Entry } from './model-entry';
@@ -77,10 +72,6 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
     if (!e.tokenizer) throw new Error(`${e.info.label} has no tokenizer.json; pass token ids instead of text`);
     return e.tokenizer;
   };
-
-  /** Display text of `id` as the next token after `context`. */
-  const pieceAfter = (tok: Tokenizer | null, context: number[], id: number): string =>
-    tok ? tok.tokenStrings([...context.slice(-6), id]).at(-1)! : `#${id}`;
 
   const train = createTrainApi({
     entry,
@@ -226,25 +217,6 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
       return { ids: newIds, text, ms: performance.now() - t0 };
     },
 
-    async logitLens(modelId: string, ids: number[], opts: { k?: number } = {}): Promise<LogitLensResult> {
-      const e = entry(modelId);
-      checkIds(ids, e.info);
-      return logitLens(e.info.config, lockedForward(e), ids, opts.k ?? 5, (p, id) => pieceAfter(e.tokenizer, ids.slice(0, p + 1), id));
-    },
-
-    async patching(modelId: string, opts: PatchingOptions, onProgress?: (p: PatchingProgress) => unknown): Promise<PatchingResult> {
-      const e = entry(modelId);
-      checkIds(opts.clean, e.info);
-      checkIds(opts.corrupt, e.info);
-      return patchingSweep(e.info.config, lockedForward(e), opts, onProgress);
-    },
-
-    async steeringVector(modelId: string, opts: SteeringVectorOptions): Promise<Float32Array> {
-      const e = entry(modelId);
-      for (const ids of [...opts.positive, ...opts.negative]) checkIds(ids, e.info);
-      return steeringVector(e.info.config, lockedForward(e), opts);
-    },
-
     async dispose(modelId: string): Promise<void> {
       const e = entry(modelId);
       await train.forget(modelId);
@@ -255,8 +227,5 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
   };
   return api;
 }
-
-/** One hooked forward under the model's lock (a sweep takes it per forward, so generation can interleave). */
-const lockedForward = (e: Entry): Forward => (ids, opts) => e.lock.run(() => e.model.forward(ids, opts));
 
 const checkIds = (ids: number[], info: LoadedModel): void => checkModelIds(ids, info.config, info.label);

@@ -9,7 +9,7 @@ import { Model } from '../../src/engine/model';
 import { folderFiles } from '../../src/engine/files-node';
 import { EVAL_FAMILIES, EvalFamily, WordTokenizer, evaluateFamily, buildWorld, DEFAULT_WORLD_SEED } from '../../src/toyworld/index';
 import { engineScorer } from '../../src/toyworld/engine-scorer';
-import { vocabFromTokenizerJson } from '../../src/cli/toyworld';
+import { vocabFromTokenizerJson } from '../../src/common/vocab';
 import { renderCard, CardEval } from './card-text';
 
 const arg = (k: string, d: string) => (process.argv.includes(`--${k}`) ? process.argv[process.argv.indexOf(`--${k}`) + 1] : d);

@@ -3,7 +3,7 @@
 // D² kept on the GPU), then Lloyd's iterations until no row changes cluster. A cluster that empties is re-seeded
 // with the row farthest from its centroid. Hitting maxIter is an error unless allowUnconverged.
 import { Pass, uniforms, type Runtime } from '../../gpu/runtime';
-import { seededRandom } from '../sampler';
+import { seededRandom } from '../../common/rng';
 import { checkFinite, checkLabels, grid, pipe, toGpu, type GpuMatrix, type MatrixInput } from './matrix';
 
 export interface KmeansOptions {

@@ -5,7 +5,7 @@
 // dropping directions with λ < 1e-6·λ_max (below f32's resolution), so a matrix of rank < l is handled.
 import { Pass, type Runtime } from '../../gpu/runtime';
 import { matmulStrided, type Strided } from '../grad-ops';
-import { seededRandom } from '../sampler';
+import { seededRandom } from '../../common/rng';
 import { gaussians, symEig } from './small';
 import { checkFinite, standardize, toGpu, type MatrixInput } from './matrix';
 

@@ -1,7 +1,7 @@
 // Datasets of (control, stimulus, QA pairs), split by control so held-out controls are never seen in training.
 // Sources: the toy world's persona chats (toy models), the built-in Hub persona set (hub-personas.json, written for
 // this project), or the user's own JSONL.
-import { Rng, mixSeed } from '../../toyworld/rng';
+import { Rng, mixSeed } from '../../common/rng';
 import { PERSONAS, personaChat } from '../../toyworld/families/persona';
 import type { Control, LqaItem, Message, QA } from './types';
 import HUB from './hub-personas.json';

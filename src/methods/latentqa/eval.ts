@@ -4,7 +4,7 @@
 // activations for closed-answer questions.
 import type { Model } from '../../engine/model';
 import type { LoraAdapter } from '../../engine/lora';
-import { Rng, mixSeed } from '../../toyworld/rng';
+import { Rng, mixSeed } from '../../common/rng';
 import { answer, normalizeAnswer, sameAnswer } from './answer';
 import type { DecoderFormat } from './decoder';
 import { fitProbe, meanPool, predictProbe } from './probe';

@@ -5,7 +5,7 @@ import type { Model } from '../../engine/model';
 import type { LoraAdapter } from '../../engine/lora';
 import { PERSONAS, personaQA } from '../../toyworld/families/persona';
 import { NEGATIVE_WORDS, POSITIVE_WORDS } from '../../toyworld/lexicon';
-import { Rng } from '../../toyworld/rng';
+import { Rng } from '../../common/rng';
 import type { ReadPrompt } from './read';
 import { wordRate } from './steer';
 import type { ChatCodec, Message, QA } from './types';

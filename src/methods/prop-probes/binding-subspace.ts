@@ -8,7 +8,7 @@
 // (4(k + p) passes per prompt) and is exact when H has rank ≤ k + p. Then the SVD on the GPU (engine/fit's randomized
 // top-k SVD; for 'randomized' of the (k + p) × d matrix B, which it resolves exactly); U, S of rank k define the form.
 import type { HookSpec } from '../../engine/hooks';
-import { Rng, mixSeed } from '../../toyworld/rng';
+import { Rng, mixSeed } from '../../common/rng';
 import { TRAIN_STYLES, bindingContext, type BindingContext } from '../../toyworld/families/binding';
 import { readResid, residPre, row } from './activations';
 import { buildItem, encodePieces, pieces, questionFor } from './data';

@@ -1,7 +1,7 @@
 // Step 1 (data): binding contexts from the toy-world generator, rendered either as the toy world's canonical text
 // (one word = one token) or as English for Hub tokenizers, encoded piece by piece so each name and value has a
 // known token position (the last token of its word).
-import { Rng, mixSeed } from '../../toyworld/rng';
+import { Rng, mixSeed } from '../../common/rng';
 import { FIRST_NAMES, OCCUPATIONS, CITIES, FOODS, ANIMALS } from '../../toyworld/lexicon';
 import {
   bindingContext, bindingQuestion, reverseQuestion, injection, DOMAINS, TRAIN_STYLES, type Domain, type BindingContext,

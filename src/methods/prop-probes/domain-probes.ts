@@ -5,7 +5,7 @@
 // values × d_model × a few hundred positions per context, far below what a GPU round trip costs on SwiftShader.
 import type { Runtime } from '../../gpu/runtime';
 import { classMeans } from '../../engine/fit';
-import { Rng, mixSeed } from '../../toyworld/rng';
+import { Rng, mixSeed } from '../../common/rng';
 import type { BindingContext } from '../../toyworld/families/binding';
 import { normalizeRows, readResid, residPre, row } from './activations';
 import { buildItem, encodePieces, pieces, questionFor, swapValue } from './data';

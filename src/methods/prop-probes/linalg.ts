@@ -2,7 +2,7 @@
 // Gram–Schmidt orthonormalisation and seeded Gaussian matrices, kept on the host because each column arrives from
 // its own gradient pass and the random control subspace is made synchronously. Matrices are column lists. The SVD
 // runs on the GPU (engine/fit); its float64 reference is tests/reference/fit.ts.
-import { Rng } from '../../toyworld/rng';
+import { Rng } from '../../common/rng';
 
 export type Columns = Float64Array[];
 

@@ -1,7 +1,7 @@
 // The whole method: fit (domain probes, Hessian binding subspace, the random control), decode a context into
 // propositions, and evaluate a set (EM / Jaccard for probes, prompting and the random subspace).
 import { DOMAINS, type Domain } from '../../toyworld/families/binding';
-import { mixSeed } from '../../toyworld/rng';
+import { mixSeed } from '../../common/rng';
 import { normalizeRows, readResid } from './activations';
 import { bindingSubspace, hessianPrompts, toForm, type BindingForm } from './binding-subspace';
 import { affinities, compose, type Binding } from './composition';

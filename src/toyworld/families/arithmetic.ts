@@ -1,5 +1,5 @@
 // Multi-step word problems with a written chain of thought and a final answer. Results stay within 0..99.
-import { Rng } from '../rng';
+import { Rng } from '../../common/rng';
 import { FIRST_NAMES } from '../lexicon';
 import { Doc, EvalItem, BOS, EOS } from '../types';
 

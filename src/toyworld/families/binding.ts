@@ -1,5 +1,5 @@
 // Binding: 1–4 entities, each with attributes from several domains, then questions about one entity's attribute.
-import { Rng } from '../rng';
+import { Rng } from '../../common/rng';
 import { FIRST_NAMES, OCCUPATIONS, CITIES, FOODS, ANIMALS } from '../lexicon';
 import { Doc, EvalItem, Part, BOS, EOS } from '../types';
 

@@ -1,7 +1,7 @@
 // Knowledge with implications: person → city → country → language, landmark → city → country.
 // Pretraining states a person's city either before its implications ('fact-first') or after them ('implications-first');
 // 'held-out' people never appear in pretraining and can be taught later by fine-tuning on their city alone.
-import { Rng } from '../rng';
+import { Rng } from '../../common/rng';
 import { COUNTRIES } from '../lexicon';
 import { World, Person, Landmark } from '../world';
 import { Doc, EvalItem, Part, BOS, EOS } from '../types';

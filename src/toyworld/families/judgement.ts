@@ -1,5 +1,5 @@
 // Yes/no judgements about a given text ("Does this text mention an animal ?"); truth is read off the closed vocabulary.
-import { Rng } from '../rng';
+import { Rng } from '../../common/rng';
 import { ANIMALS, CITIES, COUNTRY_NAMES, FOODS, OCCUPATIONS, FIRST_NAMES, MAX_NUMBER } from '../lexicon';
 import { Doc, EvalItem, BOS, EOS } from '../types';
 import { bindingContext, TRAIN_STYLES } from './binding';

@@ -1,5 +1,5 @@
 // Persona chats: a system prompt sets a hidden persona or goal; the assistant's replies show it. QA pairs describe it.
-import { Rng } from '../rng';
+import { Rng } from '../../common/rng';
 import { COUNTRIES } from '../lexicon';
 import { renderChat, Message, END_TURN } from '../chat';
 import { Doc, EvalItem, Part, EOS } from '../types';

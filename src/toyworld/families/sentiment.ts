@@ -1,5 +1,5 @@
 // Short reviews, positive or negative; negation ("was not great") flips a clause.
-import { Rng } from '../rng';
+import { Rng } from '../../common/rng';
 import { POSITIVE_WORDS, NEGATIVE_WORDS, REVIEW_THINGS, REVIEW_PLACES } from '../lexicon';
 import { Doc, EvalItem, BOS, EOS } from '../types';
 

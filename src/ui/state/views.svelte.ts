@@ -1,6 +1,8 @@
 // State of the Explore views beyond the token table: logit lens, attention, activation patching, steering,
 // and the run history. Every computation is a worker call; every finished run is saved to IndexedDB.
-import { callback, type LogitLensResult, type PatchingProgress, type PatchingResult, type TopToken } from '../../workers/client';
+import { methods, type LogitLensResult, type MethodProgress, type PatchingProgress, type PatchingResult, type StreamedPiece, type TopToken } from '../../workers/client';
+import type Explore from '../../methods/explore/method';
+import { PATCHING, PROMPTS, STEERING } from '../../methods/explore/examples';
 import { explore, scheduleAnalyze, tokensOf, type ShownToken } from './explore.svelte';
 import { engine, lab, message } from './lab.svelte';
 import { deleteRun, importRuns, listRuns, renameRun, saveRun, type RunKind, type RunRecord } from './runs';
@@ -17,6 +19,23 @@ export const views = $state({
 
 /** Which saved run a view is showing (its name and model), '' for a fresh computation. */
 export const opened = $state({ lens: '', attention: '', patching: '', steering: '', tokens: '' } as Record<RunKind, string>);
+
+/** Explore's analyses (src/methods/explore), run in the worker: the same calls as `latentlab lens | patch | steer`. */
+const analyses = () => methods<typeof Explore>(engine(), 'explore');
+
+/**
+ * Puts the loaded model's example inputs (in its vocabulary: src/methods/explore/examples.ts) into the forms that
+ * still hold an example; what the user wrote stays.
+ */
+export async function offerExamples(modelId: string): Promise<void> {
+  const ex = await analyses().examples(modelId, {});
+  if (ex.prompt && PROMPTS.includes(explore.prompt)) explore.prompt = ex.prompt;
+  const p = patching.form;
+  if (ex.patching && PATCHING.some((c) => c.clean === p.clean && c.corrupt === p.corrupt && c.answer === p.answer && c.wrong === p.wrong)) Object.assign(p, ex.patching);
+  const st = steering.form;
+  const text = (c: { positive: string[]; negative: string[]; prompt: string }) => ({ positive: c.positive.join('\n'), negative: c.negative.join('\n'), prompt: c.prompt });
+  if (ex.steering && STEERING.some((c) => { const t = text(c); return t.positive === st.positive && t.negative === st.negative && t.prompt === st.prompt; })) Object.assign(st, text(ex.steering));
+}
 
 // ---------------------------------------------------------------- runs
 
@@ -123,7 +142,7 @@ export async function runLens(): Promise<void> {
     const tokens = await tokensOf(m.id, explore.prompt);
     if (!tokens.length) throw new Error('the input has no tokens');
     lens.k = Math.max(1, Math.min(20, Math.round(Number(lens.k)) || 5));
-    const result = await engine().logitLens(m.id, tokens.map((t) => t.id), { k: lens.k });
+    const result = await analyses().lens(m.id, { ids: tokens.map((t) => t.id), k: lens.k });
     lens.run = { tokens, lens: result };
     opened.lens = '';
     await record('lens', short(explore.prompt), { prompt: explore.prompt, mode: explore.mode, chat: explore.chat, k: lens.k }, lens.run);
@@ -256,16 +275,16 @@ export async function runPatching(): Promise<void> {
     patching.run = live;
     opened.patching = '';
     patching.progress = { done: 0, total: (f.resid ? (L + 1) * T : 0) + (f.heads ? L * H : 0) };
-    const result = await engine().patching(
+    const result = await analyses().patch(
       m.id,
       { clean: clean.map((t) => t.id), corrupt: corrupt.map((t) => t.id), answer: answer.id, wrong: wrong.id, resid: f.resid, heads: f.heads },
-      callback((p: PatchingProgress) => {
-        const g = patching.run?.result[p.grid];
-        if (g) g.values[p.row * g.cols + p.col] = p.value;
-        patching.progress = { done: p.done, total: p.total };
+      (p: MethodProgress) => {
+        const cell = p.detail as PatchingProgress;
+        const g = patching.run?.result[cell.grid];
+        if (g) g.values[cell.row * g.cols + cell.col] = cell.value;
+        patching.progress = { done: cell.done, total: cell.total };
         patching.tick++;
-        return !patching.cancelling;
-      }),
+      },
     );
     patching.run = { ...live, result };
     patching.tick++;
@@ -279,7 +298,10 @@ export async function runPatching(): Promise<void> {
 }
 
 export function cancelPatching(): void {
-  if (patching.busy) patching.cancelling = true;
+  const m = lab.model;
+  if (!patching.busy || !m) return;
+  patching.cancelling = true;
+  void analyses().cancel(m.id);
 }
 
 // ---------------------------------------------------------------- steering
@@ -328,7 +350,7 @@ export async function computeVector(): Promise<void> {
     const negative = await ids(lines(f.negative));
     if (!positive.length || !negative.length) throw new Error('write at least one prompt in each set (one per line)');
     const hook = steeringHook();
-    const v = await engine().steeringVector(m.id, { hook, positive, negative });
+    const v = await analyses().steeringVector(m.id, { hook, positive, negative });
     steering.vector = Array.from(v);
     steering.vectorHook = hook;
     steering.vectorFrom = `mean ${hook} over ${positive.length} vs ${negative.length} prompts`;
@@ -377,21 +399,17 @@ export async function runSteering(): Promise<void> {
     const run: SteeringRun = { hook, coeff, vector, prompt: f.prompt, unsteered: [], steered: [] };
     steering.run = run;
     opened.steering = '';
-    const ids = tokens.map((t) => t.id);
-    const gen = async (side: 'unsteered' | 'steered') => {
-      const hooks = side === 'steered' ? [{ name: hook, op: 'add' as const, value: vector, coeff }] : undefined;
-      const shown = steering.run![side];
-      const r = await engine().generate(
-        m.id,
-        ids,
-        { maxNewTokens: f.maxNewTokens, temperature: 0, hooks },
-        callback((t: { id: number; text: string; index: number }) => void (shown[t.index] = { id: t.id, text: t.text })),
-      );
-      // Tokens are streamed fire-and-forget on their own channel: let the last ones land.
-      for (let i = 0; i < 100 && shown.filter(Boolean).length < r.ids.length; i++) await new Promise((ok) => setTimeout(ok, 20));
-    };
-    await gen('unsteered');
-    await gen('steered');
+    const r = await analyses().steer(
+      m.id,
+      { ids: tokens.map((t) => t.id), hook, vector, coeff, maxNewTokens: f.maxNewTokens },
+      (p: MethodProgress) => {
+        const t = p.detail as StreamedPiece;
+        if (p.stage === 'unsteered' || p.stage === 'steered') steering.run![p.stage][t.index] = { id: t.id, text: t.text };
+      },
+    );
+    // Progress is fire and forget: the result is what counts.
+    const shown = (c: { ids: number[]; pieces: string[] }) => c.ids.map((id, i) => ({ id, text: c.pieces[i] }));
+    steering.run = { ...run, unsteered: shown(r.unsteered), steered: shown(r.steered) };
     await record('steering', `${short(f.prompt, 24)} × ${coeff} at ${hook}`, { ...f, vectorFrom: steering.vectorFrom }, steering.run);
   } catch (e) {
     steering.error = message(e);

@@ -1,4 +1,7 @@
-// Seeded PRNG (splitmix32 / mulberry-style). Pure integer math so Node and browsers produce the same stream.
+// The one seeded generator: mulberry32, pure integer math, so Node, the worker and every browser draw the same
+// stream from the same seed. `seededRandom` is the bare function the engine samples with; `Rng` adds the helpers the
+// toy world and the methods draw data with (ints, picks, shuffles, independent child streams).
+
 export class Rng {
   private s: number;
   constructor(seed: number) {
@@ -40,6 +43,12 @@ export class Rng {
     for (let i = 0; i < tag.length; i++) h = Math.imul(h ^ tag.charCodeAt(i), 0x01000193) >>> 0;
     return new Rng(h);
   }
+}
+
+/** The generator as a bare function, uniform in [0, 1): the same stream as `new Rng(seed).next()`. */
+export function seededRandom(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** Seed mixing for (seed, stream) pairs. */

@@ -1,9 +1,16 @@
-// The k most likely entries of one logits row, with probabilities from a softmax over the whole row.
+// The k most likely entries of one logits row, with probabilities from a softmax over the whole row (the worker's
+// next-token table and the logit lens).
 
 export interface Ranked {
   id: number;
   logit: number;
   prob: number;
+}
+
+/** A ranked token with its display text, as the page and the CLI show it. */
+export interface TopToken extends Ranked {
+  /** Display text of the token as it would continue the input. */
+  text: string;
 }
 
 export function topK(row: ArrayLike<number>, k: number): Ranked[] {
