@@ -402,6 +402,10 @@ test('page path: the engine worker API runs the method (fit, cache, cancel, deco
     const rep = await probes.evaluate(info.id, { fitKey: f.key, set: 'injected', n: 2, seed: 1 });
     expect(rep).toEqual(await evaluateSet(b, enc, ref, makeSet('injected', 2, 1, enc)));
     expect(rep.n).toBe(2);
+    // The page's Cancel stops an evaluation too.
+    const long = probes.evaluate(info.id, { fitKey: f.key, set: 'synth', n: 50, seed: 2 });
+    await probes.cancel(info.id);
+    await expect(long).rejects.toThrow(/propositional-probes evaluation cancelled/);
   } finally {
     direct.model.dispose();
     await api.dispose(info.id);
