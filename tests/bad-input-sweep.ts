@@ -180,7 +180,7 @@ export function buildCases(root: string, hub: FakeHub, repos: Record<string, Hub
   add(I, 'a stop id that is not a number', g('--ids', '1', '--stop', 'x'), /--stop: "x" is not an integer token id/);
   add(I, 'control: generate greedy', g('--ids', '1', '--max-new-tokens', '5', '--temperature', '0'), idsOut(5));
   add(I, 'control: max-new-tokens 0', g('--ids', '1', '--max-new-tokens', '0'), idsOut(0));
-  add(I, 'an unknown dtype', logits(STORIES, '--dtype', 'f8'), /--dtype must be one of auto, f32, f16, q8, q4, got "f8"/);
+  add(I, 'an unknown dtype', logits(STORIES, '--dtype', 'f8'), /--dtype must be one of auto[,| ]+f32[,| ]+f16[,| ]+q8[,| ]+q4, got "f8"/);
   add(I, 'toy-s: control with --text', ['generate', '--model', TOY_S, '--text', 'the cat', '--max-new-tokens', '3', '--json'], ok((j) => (j.ids?.length >= 1 && typeof j.text === 'string' ? null : 'no ids/text')));
   add(I, 'toy-s: id past its vocabulary', ['logits', '--model', TOY_S, '--ids', '844', '--json'], /token id 844 is outside the vocabulary 0\.\.843/);
   add(I, 'toy-s: past its 128 positions', ['logits', '--model', TOY_S, '--ids', Array.from({ length: 129 }, () => 5).join(','), '--json'], /position 128 is past the model's context \(max_position_embeddings 128/);
