@@ -18,5 +18,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+npm run check:layers   # the layering of ARCHITECTURE.md (.dependency-cruiser.cjs)
 npx vitest run
 npm run test:e2e
