@@ -253,5 +253,7 @@ describe('bad input names the file', () => {
     await expect(prememCommand(['analyze'], { data: DATA, dataset: 'gsm8k', threshold: 'low' })).rejects.toThrow(/--threshold must be a number/);
     await expect(prememCommand(['analyze'], { data: DATA, dataset: 'gsm8k', sweep: '1:0:0.1' })).rejects.toThrow(/--sweep takes FROM:TO:STEP|from ≤ to/);
     await expect(prememCommand(['analyse'], { data: DATA, dataset: 'gsm8k' })).rejects.toThrow(/usage: latentlab premem analyze/);
+    await expect(prememCommand(['analyze'], { data: DATA, dataset: 'gsm8k', treshold: '-2' })).rejects.toThrow(/no flag --treshold; did you mean --threshold\?/);
+    await expect(prememCommand(['analyze'], { data: DATA, dataset: true })).rejects.toThrow(/--dataset needs a value/);
   });
 });

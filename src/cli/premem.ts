@@ -7,9 +7,10 @@ import { join, relative, sep } from 'node:path';
 import premem from '../methods/premem/method';
 import type { SweepRange } from '../methods/premem/metric';
 import type { Args } from './args';
-import { num, str } from './args';
+import { checkFlags, num, str } from './args';
 import { nodeContext } from './method-context';
 
+const FLAGS = ['data', 'dataset', 'threshold', 'sweep', 'json', 'quiet'];
 const USAGE = 'usage: latentlab premem analyze --data DIR --dataset gsm8k|math [--threshold P] [--sweep [FROM:TO:STEP]] --json';
 
 /** Every file under `dir`, by its '/'-separated path inside it, opened lazily as a Blob. */
@@ -39,6 +40,7 @@ function sweepOf(v: string | boolean | undefined): SweepRange | true | undefined
 
 export async function prememCommand(words: string[], args: Args): Promise<object> {
   if (words.length !== 1 || words[0] !== 'analyze') throw new Error(USAGE);
+  checkFlags('premem analyze', args, FLAGS);
   const data = str(args, 'data');
   const dataset = str(args, 'dataset');
   if (dataset !== 'gsm8k' && dataset !== 'math') throw new Error(`--dataset must be gsm8k or math, got "${dataset}"`);
