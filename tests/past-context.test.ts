@@ -41,12 +41,15 @@ describe('positions past the context (a tiny Llama: max_position_embeddings 128)
     }
   });
 
-  test('the CLI refuses by default and, with --past-context warn, puts the warning in its JSON', async () => {
-    const args = ['generate', '--model', TINY, '--ids', ids(127).join(','), '--max-new-tokens', '3', '--temperature', '0', '--json'];
-    const refused = await promisify(execFile)(process.execPath, [BIN, ...args], { timeout: 120_000 }).then(() => null, (e) => e);
+  test('the CLI refuses by default (generate caps its new tokens instead) and, with --past-context warn, puts the warning in its JSON', async () => {
+    const refused = await promisify(execFile)(process.execPath, [BIN, 'logits', '--model', TINY, '--ids', ids(129).join(','), '--json'], { timeout: 120_000 }).then(() => null, (e) => e);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toMatch(/latentlab: position 128 is past the model's context/);
+    const args = ['generate', '--model', TINY, '--ids', ids(127).join(','), '--max-new-tokens', '3', '--temperature', '0', '--stop', '0', '--json'];
+    const capped = JSON.parse((await promisify(execFile)(process.execPath, [BIN, ...args], { timeout: 120_000 })).stdout);
+    expect(capped.ids).toHaveLength(1);
+    expect(capped.warning).toBeUndefined();
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args, '--past-context', 'warn'], { timeout: 120_000 });
     const json = JSON.parse(stdout);
     expect(json.ids).toHaveLength(3);
