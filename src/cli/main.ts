@@ -88,7 +88,8 @@ try {
   const declared = flagsOf(words);
   if (declared) checkFlags(declared.command, args, declared.flags);
   const out = await run(words, args);
-  process.stdout.write(JSON.stringify(out) + '\n');
+  // A pipe takes a large output in pieces: exit only once stdout has taken all of it, or the JSON is cut short.
+  await new Promise((done) => process.stdout.write(JSON.stringify(out) + '\n', done));
   await closeGpu();
   process.exit(0);
 } catch (e) {
