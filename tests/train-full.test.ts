@@ -11,6 +11,7 @@ import { folderFiles } from '../src/engine/files-node';
 import { memoryFiles } from '../src/engine/files';
 import { FinetuneRun, FullFinetuneRun, exportHfModel, resumeRun, type FullFinetuneSettings } from '../src/engine/finetune';
 import { encodeCheckpoint } from '../src/engine/checkpoint';
+import { exportPeft } from '../src/engine/peft';
 import { nextTokenLabels } from '../src/engine/trainer';
 import { parseSafetensors, tensorToFloat32 } from '../src/engine/safetensors';
 import { weightTensors } from '../src/engine/weight-tensors';
@@ -168,6 +169,10 @@ describe('non-finite training stops at the step and writes nothing non-finite', 
     const finite = snap.every((t) => t.value.every(Number.isFinite));
     if (finite) expect((await run.checkpoint()).length).toBeGreaterThan(0);
     else await expect(run.checkpoint()).rejects.toThrow(/holds .* at index \d+; nothing was written/);
+    // The PEFT export refuses a non-finite adapter the same way.
+    const B = [...run.lora.modules.values()][0].B;
+    m.parts.rt.write(B, Float32Array.of(NaN));
+    await expect(exportPeft(m.parts.rt, m.config, run.lora)).rejects.toThrow(/adapter .*lora_B holds NaN at index 0; nothing was written/);
     run.dispose();
     m.dispose();
   });

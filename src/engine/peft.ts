@@ -10,6 +10,7 @@ import { LoraAdapter, allModules, checkDropout, matchesTarget, moduleSlices, typ
 import { parseSafetensors, tensorToFloat32, writeSafetensors } from './safetensors';
 import type { Weights } from './weights';
 import { packedWeightOf } from './packed-weights';
+import { checkFinite } from './checkpoint';
 
 const PREFIX = 'base_model.model.';
 
@@ -29,8 +30,11 @@ export async function exportPeft(rt: Runtime, cfg: ModelConfig, lora: LoraAdapte
   await pass.submit();
   const tensors: Parameters<typeof writeSafetensors>[0] = {};
   for (const r of reads) {
-    tensors[`${PREFIX}${r.m.name}.lora_A.weight`] = { dtype: 'F32', shape: [r.m.rank, r.m.inDim], data: await r.A };
-    tensors[`${PREFIX}${r.m.name}.lora_B.weight`] = { dtype: 'F32', shape: [r.m.outDim, r.m.rank], data: await r.B };
+    const [A, B] = [await r.A, await r.B];
+    checkFinite(`adapter ${r.m.name}.lora_A`, A);
+    checkFinite(`adapter ${r.m.name}.lora_B`, B);
+    tensors[`${PREFIX}${r.m.name}.lora_A.weight`] = { dtype: 'F32', shape: [r.m.rank, r.m.inDim], data: A };
+    tensors[`${PREFIX}${r.m.name}.lora_B.weight`] = { dtype: 'F32', shape: [r.m.outDim, r.m.rank], data: B };
   }
   const config = {
     peft_type: 'LORA',
