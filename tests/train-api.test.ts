@@ -1,6 +1,7 @@
 // Training through the worker's API object, in Node on Dawn, with IndexedDB from fake-indexeddb (the same idb
 // code the browser runs): streamed progress, pause / resume / cancel between steps, checkpoints that resume to
-// the bit-identical adapter, PEFT export → import, adapters in forward/generate, and Hub loading into the cache.
+// the bit-identical adapter, PEFT export → import, adapters in forward/generate, full fine-tuning (HF folder and
+// delta export), and Hub loading into the cache.
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeGpu } from '../src/gpu/node';
@@ -10,6 +11,7 @@ import { IdbStore } from '../src/engine/store-idb';
 import type { DownloadProgress, EngineApi, FinetuneProgress, FinetuneRequest, FinetuneState, LoadedModel } from '../src/workers/api';
 import { makeTinyModel, tinyModelFiles } from './fixtures/tiny-models';
 import { serveHub, type FakeHub } from './helpers/hub-server';
+import { parseSafetensors } from '../src/engine/safetensors';
 
 const files = tinyModelFiles(makeTinyModel('llama-gqa', 3));
 const blobs = (): Record<string, Blob> => ({
@@ -239,6 +241,33 @@ describe('a training run in the worker', () => {
     await expect(api.startFinetune(model.id, { ...REQ, ids: [1, 99] })).rejects.toThrow(/token id 99 is outside the vocabulary/);
     await expect(api.startFinetune(model.id, { ...REQ, ids: undefined, text: 'w1 w2' })).rejects.toThrow(/tiny has no tokenizer\.json/);
     await expect(api.startFinetune(model.id, { ...REQ, lora: { ...REQ.lora, targets: ['nothing'] } })).rejects.toThrow(/match no module/);
+  });
+});
+
+describe('full fine-tuning through the worker', () => {
+  it('trains the model weights in place, exports an HF folder that loads with identical logits and the delta; cancel puts the base back', async () => {
+    const apiF = newApi('train-full');
+    const m = await apiF.loadModel({ kind: 'local', label: 'tiny', files: blobs() });
+    const ids = IDS.slice(0, 8);
+    const base = await apiF.forward(m.id, ids, { logits: 'all' });
+    const weights = ['layers.1.mlp.*', 'model.norm.weight'];
+    const runId = await apiF.startFinetune(m.id, { ...REQ, steps: 4, full: { weights } });
+    const done = await until(apiF, runId, ['done']);
+    expect(done.losses).toHaveLength(4);
+    const trained = await apiF.forward(m.id, ids, { logits: 'all' });
+    expect(Array.from(trained.logits)).not.toEqual(Array.from(base.logits));
+    const folder = await apiF.exportModel(runId);
+    expect(Object.keys(folder).sort()).toEqual(['config.json', 'model.safetensors']);
+    const asBlobs = Object.fromEntries(Object.entries(folder).map(([k, v]) => [k, new Blob([v as Uint8Array<ArrayBuffer>])]));
+    const saved = await apiF.loadModel({ kind: 'local', label: 'saved', files: asBlobs });
+    expect(Array.from((await apiF.forward(saved.id, ids, { logits: 'all' })).logits)).toEqual(Array.from(trained.logits));
+    const delta = parseSafetensors(await apiF.exportDelta(runId));
+    const mlp = ['gate_proj', 'up_proj', 'down_proj'].map((p) => `model.layers.1.mlp.${p}.weight`);
+    expect([...delta.tensors.keys()].sort()).toEqual([...mlp, 'model.norm.weight'].sort());
+    await expect(apiF.exportAdapter(runId)).rejects.toThrow(/is full fine-tuning.*exportModel/);
+    await expect(apiF.startFinetune(m.id, { ...REQ, full: { weights: ['*'] } })).rejects.toThrow(/already fine-tunes the weights of tiny/);
+    await apiF.cancelFinetune(runId);
+    expect(Array.from((await apiF.forward(m.id, ids, { logits: 'all' })).logits)).toEqual(Array.from(base.logits));
   });
 });
 

@@ -49,6 +49,12 @@ export interface FinetuneRequest {
   /** Tokens per example: the data is cut into consecutive pieces of this length (default 64). */
   seqLen?: number;
   lora: LoraSettings;
+  /**
+   * Full fine-tuning instead of LoRA (then `lora` is not used): the model's own weights whose checkpoint names match
+   * these patterns (['*']: all; 'layers.1.mlp.*', 'embed_tokens.weight', …) are trained in place, in f32. While the
+   * run is open the loaded model has the trained weights; cancelling it puts the base weights back.
+   */
+  full?: { weights: string[] };
   train: TrainSettings;
   /** Optimizer steps in all. */
   steps: number;
@@ -150,6 +156,10 @@ export interface TrainApi {
   deleteCheckpoint(key: string): Promise<boolean>;
   /** A run's (or a loaded adapter's) LoRA weights as PEFT files. */
   exportAdapter(id: string): Promise<AdapterFiles>;
+  /** A full fine-tuning run's model as a Hugging Face folder (config.json, model.safetensors, tokenizer files), by file name. */
+  exportModel(runId: string): Promise<Record<string, Uint8Array>>;
+  /** A full fine-tuning run's weight delta (trained − base, per trained checkpoint tensor) as safetensors bytes. */
+  exportDelta(runId: string): Promise<Uint8Array>;
   /** A PEFT adapter folder (adapter_config.json + adapter_model.safetensors, keyed by path or file name). */
   loadAdapter(modelId: string, files: Record<string, Blob | Uint8Array | string>, label?: string): Promise<LoadedAdapter>;
   disposeAdapter(id: string): Promise<void>;

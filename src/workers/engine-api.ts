@@ -126,7 +126,7 @@ export function createEngineApi(getGpu: () => Promise<Gpu>, options: EngineApiOp
         hookNames: hookNames(model.config),
         origin,
       };
-      models.set(id, { info, model, tokenizer, lock: new Lock() });
+      models.set(id, { info, model, tokenizer, lock: new Lock(), files: opened.files });
       return info;
     },
 

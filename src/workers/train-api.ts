@@ -3,7 +3,7 @@
 // progress streamed to the page, checkpoints in IndexedDB; PEFT export and import; the Hub model cache.
 // Methods' training runs (LatentQA's decoder) are driven by the same loop through `methodRuns` (method-host.ts).
 
-import { FinetuneRun, type FinetuneSettings } from '../engine/finetune';
+import { FinetuneRun, FullFinetuneRun, exportHfModel, resumeRun, type FinetuneSettings, type FullFinetuneSettings } from '../engine/finetune';
 import type { LoraAdapter } from '../engine/lora';
 import type { ModelStore } from '../engine/model-store';
 import { exportPeft, importPeft } from '../engine/peft';
@@ -41,7 +41,7 @@ interface LiveRun {
   id: string;
   key: string;
   modelId: string;
-  run: FinetuneRun;
+  run: FinetuneRun | FullFinetuneRun;
   ids: number[];
   record: TrainCheckpointInfo;
   state: FinetuneState;
@@ -173,7 +173,7 @@ export function createTrainApi(ctx: TrainContext): {
       } else if (r.handOff) {
         // The method keeps what it trained (and exports it); its checkpoint is no longer needed.
         await ctx.checkpoints.remove(r.key);
-        await r.handOff(r.run, r.losses.slice(), r.record);
+        await r.handOff(loraRun(r), r.losses.slice(), r.record);
         r.state = 'done';
       } else {
         await save(r, 'done');
@@ -194,13 +194,25 @@ export function createTrainApi(ctx: TrainContext): {
     r.loop = loop(r);
   };
 
-  function settingsOf(req: FinetuneRequest): FinetuneSettings {
-    return {
-      lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] },
-      train: { ...req.train, totalSteps: req.steps },
-      batchSize: req.batchSize ?? 1,
-      seed: req.seed ?? 0,
-    };
+  function newRun(e: ModelEntry, data: Example[], req: FinetuneRequest): FinetuneRun | FullFinetuneRun {
+    const common = { train: { ...req.train, totalSteps: req.steps }, batchSize: req.batchSize ?? 1, seed: req.seed ?? 0 };
+    if (!req.full) return new FinetuneRun(e.model, data, { ...common, lora: { rank: req.lora.rank, alpha: req.lora.alpha, targets: [...req.lora.targets] } } satisfies FinetuneSettings);
+    // Two full runs would train the same buffers at once.
+    const other = [...runs.values()].find((r) => r.modelId === e.info.id && r.run instanceof FullFinetuneRun);
+    if (other) throw new Error(`run ${other.id} already fine-tunes the weights of ${e.info.label}: cancel it first`);
+    return new FullFinetuneRun(e.model, data, { ...common, weights: [...req.full.weights] } satisfies FullFinetuneSettings);
+  }
+
+  /** The run's LoRA adapter; a full fine-tuning run has none. */
+  function loraRun(r: LiveRun): FinetuneRun {
+    if (r.run instanceof FinetuneRun) return r.run;
+    throw new Error(`run ${r.id} is full fine-tuning, which trains the model's weights, not an adapter (exportModel / exportDelta save it)`);
+  }
+
+  function fullRun(runId: string): { r: LiveRun; run: FullFinetuneRun } {
+    const r = live(runId);
+    if (!(r.run instanceof FullFinetuneRun)) throw new Error(`run ${runId} trains a LoRA adapter, not the model's weights (exportAdapter saves it)`);
+    return { r, run: r.run };
   }
 
   function checkRequest(req: FinetuneRequest, info: LoadedModel): void {
@@ -212,7 +224,7 @@ export function createTrainApi(ctx: TrainContext): {
     if (!Number.isInteger(b) || b < 1) throw new Error(`batchSize must be a positive integer, got ${b}`);
     const every = req.checkpointEvery ?? 10;
     if (!Number.isInteger(every) || every < 0) throw new Error(`checkpointEvery must be a non-negative integer, got ${every}`);
-    if (!req.lora?.targets?.length) throw new Error('LoRA needs at least one target module');
+    if (!req.full && !req.lora?.targets?.length) throw new Error('LoRA needs at least one target module');
   }
 
   const trainingIds = (e: ModelEntry, req: FinetuneRequest): number[] => {
@@ -232,7 +244,7 @@ export function createTrainApi(ctx: TrainContext): {
 
   const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
 
-  function track(modelId: string, run: FinetuneRun, ids: number[], record: TrainCheckpointInfo, losses: number[], onProgress?: (p: FinetuneProgress) => void, handOff?: HandOff, release?: () => void): LiveRun {
+  function track(modelId: string, run: FinetuneRun | FullFinetuneRun, ids: number[], record: TrainCheckpointInfo, losses: number[], onProgress?: (p: FinetuneProgress) => void, handOff?: HandOff, release?: () => void): LiveRun {
     const r: LiveRun = {
       id: record.runId, key: record.key, modelId, run, ids, record, state: 'running', losses,
       last: { step: run.step, loss: losses.at(-1) ?? NaN, gradNorm: NaN, lr: 0, tokens: 0, tokensPerSec: 0, peakBytes: 0 },
@@ -265,7 +277,7 @@ export function createTrainApi(ctx: TrainContext): {
       throw new Error(`checkpoint ${key} was trained on ${info.modelLabel} (${info.fingerprint}); ${e.info.label} is ${fingerprint(e.info)}`);
     }
     if (runs.has(info.runId)) throw new Error(`run ${info.runId} is already open in this tab`);
-    const run = FinetuneRun.resume(e.model, await examples(info, rec.ids), bytes);
+    const run = resumeRun(e.model, await examples(info, rec.ids), bytes);
     const r = track(modelId, run, rec.ids, info, info.losses.slice(0, run.step), onProgress, handOff, release);
     r.checkpointStep = run.step;
     return r;
@@ -277,7 +289,7 @@ export function createTrainApi(ctx: TrainContext): {
       checkRequest(req, e.info);
       const ids = trainingIds(e, req);
       const data = cutExamples(ids, req.seqLen ?? 64);
-      const run = new FinetuneRun(e.model, data, settingsOf(req));
+      const run = newRun(e, data, req);
       const { ids: _drop, ...rest } = req;
       const request = { ...rest, ...(rest.text ? { text: rest.text.slice(0, 2000) } : {}), checkpointEvery: req.checkpointEvery ?? 10, seqLen: req.seqLen ?? 64 };
       const record = newRecord(e, request, ids.length);
@@ -342,12 +354,24 @@ export function createTrainApi(ctx: TrainContext): {
 
     deleteCheckpoint: (key) => ctx.checkpoints.remove(key),
 
+    async exportModel(runId) {
+      const { r } = fullRun(runId);
+      const e = ctx.entry(r.modelId);
+      if (!e.files) throw new Error(`${e.info.label} was loaded from a GGUF file: a Hugging Face folder needs the base's config.json and tokenizer`);
+      return e.lock.run(() => exportHfModel(e.model, e.files!));
+    },
+
+    async exportDelta(runId) {
+      const { r, run } = fullRun(runId);
+      return ctx.entry(r.modelId).lock.run(() => run.delta());
+    },
+
     async exportAdapter(id) {
       const r = runs.get(id);
       const a = adapters.get(id);
       if (!r && !a) throw new Error(`no training run or adapter "${id}"`);
       const e = ctx.entry(r ? r.modelId : a!.info.modelId);
-      const lora = r ? r.run.lora : a!.lora;
+      const lora = r ? loraRun(r).lora : a!.lora;
       const peft = await e.lock.run(() => exportPeft(e.model.parts.rt, e.info.config, lora, e.info.origin?.kind === 'hub' ? e.info.origin.repo : e.info.label));
       return peft as AdapterFiles;
     },
@@ -421,7 +445,7 @@ export function createTrainApi(ctx: TrainContext): {
       const r = runs.get(id);
       if (r) {
         if (r.modelId !== modelId) throw new Error(`run ${id} trains another model (${r.modelId}), not ${modelId}`);
-        return r.run.lora;
+        return loraRun(r).lora;
       }
       const a = adapters.get(id);
       if (!a) throw new Error(`no training run or adapter "${id}"`);
