@@ -4,6 +4,8 @@
 // settings are refused by name; a diverging or NaN run stops at the step and writes nothing non-finite.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Tokenizer } from '../src/engine/tokenizer';
 import { join } from 'node:path';
 import { nodeGpu } from '../src/gpu/node';
 import { Model } from '../src/engine/model';
@@ -106,6 +108,27 @@ describe.each(['llama-gqa', 'llama-tied', 'gpt2'] as TinyKind[])('%s', (kind) =>
     expect(b).toEqual(a);
     expect(await (resumed as FullFinetuneRun).delta()).toEqual(deltaA);
     resumed.dispose();
+  });
+});
+
+describe('a shipped toy model with a tokenizer (toy-s)', () => {
+  test('the saved folder carries the tokenizer and generation config, tokenizes alike and reloads with identical logits', async () => {
+    const dir = fileURLToPath(new URL('../public/models/toy-s', import.meta.url));
+    const m = await Model.load(await nodeGpu(), folderFiles(dir), { dtype: 'f32' });
+    const tok = await Tokenizer.load(folderFiles(dir));
+    const ids = tok!.encode('the cat sat on the mat. the dog sat on the log.');
+    const run = new FullFinetuneRun(m, [{ ids, labels: nextTokenLabels(ids) }], settings(['layers.3.*', 'model.norm.weight'], { warmupSteps: 0 }));
+    for (let s = 0; s < 3; s++) await run.next();
+    const files = await exportHfModel(m, folderFiles(dir));
+    expect(Object.keys(files).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    for (const f of ['generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) expect(files[f], f).toEqual(new Uint8Array(readFileSync(join(dir, f))));
+    const saved = memoryFiles('saved', files);
+    expect((await Tokenizer.load(saved))!.encode('the cat sat on the mat.')).toEqual(tok!.encode('the cat sat on the mat.'));
+    const again = await Model.load(await nodeGpu(), saved, { dtype: 'f32' });
+    expect(Array.from((await again.forward(ids)).logits!)).toEqual(Array.from((await m.forward(ids)).logits!));
+    again.dispose();
+    run.dispose();
+    m.dispose();
   });
 });
 
