@@ -11,7 +11,7 @@ import type { Args } from './args';
 import { loadModel, type Loaded } from './engine-commands';
 import { latentqaCommand } from './latentqa';
 import { marketEntryCommand } from './market-entry';
-import { prememCommand } from './premem';
+import { prememCommand, prememRun } from './premem';
 import { probesCommand } from './probes';
 import { nodeContext } from './method-context';
 
@@ -42,7 +42,7 @@ const ADAPTERS: Record<string, Adapter> = {
     if (words.length) throw new Error(`latentlab market-entry takes no subcommand (got "${words.join(' ')}")`);
     return marketEntryCommand(args, gpu);
   },
-  premem: (words, args) => prememCommand(words, args),
+  premem: (words, args, gpu) => (words.length === 1 && words[0] === 'run' ? withModel(gpu, args, (l) => prememRun(args, l)) : prememCommand(words, args)),
 };
 
 /** Usage lines of the methods that have no flag adapter (the generic form), one per method. */

@@ -1,11 +1,12 @@
 // Pre-memorization accuracy as a method of the kit: `analyze` reads runs in the authors' layout (a folder the CLI
 // lists, or one the user opened in the browser) and returns the points, the two r² and, if asked, the threshold sweep.
 // No model is needed; the page calls it in the engine worker, the CLI in Node (src/cli/premem.ts).
-import { checkCancel, type MethodContext } from '../kit/context';
+import { checkCancel, needModel, needTokenizer, type MethodContext } from '../kit/context';
 import { defineMethod } from '../kit/method';
 import { blobFolder } from './folder';
 import { analyze, defaultThreshold, DEFAULT_SWEEP, sweep, type Analysis, type SweepRange, type SweepRow } from './metric';
 import { findRuns, readRun, type Run } from './runs';
+import { TOY_DATASET, toyRuns, type ToyRunOptions } from './toy-runs';
 
 export interface AnalyzeRequest {
   /** The data folder's files by path inside it (Files from a folder input, or Blobs the CLI opened). */
@@ -20,6 +21,11 @@ export interface AnalyzeRequest {
 }
 
 export type AnalyzeResult = Analysis & { sweep?: SweepRow[] };
+
+export interface RunRequest extends ToyRunOptions {
+  /** The threshold p the runs are analysed at (default −2.3, the authors' GSM8K value); the sweep comes too. */
+  threshold?: number;
+}
 
 export async function readRuns(ctx: Pick<MethodContext, 'signal' | 'progress'>, req: Pick<AnalyzeRequest, 'files' | 'label' | 'dataset'>): Promise<Run[]> {
   const folder = blobFolder(req.label, req.files);
@@ -44,6 +50,17 @@ export default defineMethod({
       const out: AnalyzeResult = analyze(runs, req.dataset, p);
       if (req.sweep) out.sweep = sweep(runs, req.sweep === true ? DEFAULT_SWEEP : req.sweep);
       return out;
+    },
+
+    /** Fine-tunes the loaded model under each configuration, measures every checkpoint, analyses the runs. */
+    async run(ctx, req: RunRequest): Promise<{ files: Record<string, Uint8Array>; analysis: AnalyzeResult }> {
+      const m = needModel(ctx, 'premem run');
+      const tok = needTokenizer(m, 'premem run');
+      const files = await m.use((model) => toyRuns(model, tok, req, ctx.progress, ctx.signal));
+      const blobs = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, new Blob([v as Uint8Array<ArrayBuffer>])]));
+      const runs = await readRuns(ctx, { files: blobs, label: 'runs', dataset: TOY_DATASET });
+      const p = req.threshold ?? -2.3;
+      return { files, analysis: { ...analyze(runs, TOY_DATASET, p), sweep: sweep(runs, DEFAULT_SWEEP) } };
     },
   },
 });
