@@ -93,7 +93,11 @@ export function selectTensors(all: WeightTensor[], patterns: string[]): WeightTe
     const body = p.trim().split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
     return { p, re: new RegExp(`(^|\\.)${body}$`), used: false };
   });
-  const picked = (name: string) => res.filter((r) => r.re.test(name) && (r.used = true)).length > 0;
+  const picked = (name: string): boolean => {
+    const hits = res.filter((r) => r.re.test(name));
+    for (const r of hits) r.used = true;
+    return hits.length > 0;
+  };
   const out: WeightTensor[] = [];
   for (const t of all) {
     const hit = t.parts.map((part) => picked(part.name));
