@@ -173,6 +173,7 @@ describe('refusals', () => {
       expect(() => new FullFinetuneRun(m, data, { ...settings(['*']), ...change } as FullFinetuneSettings)).toThrow(message);
       expect(() => new FinetuneRun(m, data, { lora, train: { lr: 1e-3 }, batchSize: 1, seed: 0, ...change } as never)).toThrow(message);
     }
+    expect(() => new FinetuneRun(m, data, { lora: { ...lora, alpha: 0 }, train: { lr: 1e-3 }, batchSize: 1, seed: 0 })).toThrow(/LoRA alpha must be a finite number > 0, got 0/);
     m.dispose();
   });
 });

@@ -88,6 +88,8 @@ export class FinetuneRun extends Run<FinetuneSettings> {
 
   constructor(model: Model, data: Example[], settings: FinetuneSettings) {
     checkRunSettings(settings);
+    const alpha = settings.lora.alpha;
+    if (!(alpha > 0) || !Number.isFinite(alpha)) throw new Error(`LoRA alpha must be a finite number > 0, got ${alpha}`);
     const lora = LoraAdapter.create(model.parts.rt, model.config, settings.lora, settings.seed);
     const trainables = [...lora.modules.values()].flatMap((m) => [
       { name: `${m.name}.lora_A`, buf: m.A, n: m.rank * m.inDim },
