@@ -127,7 +127,7 @@ describe('latentlab finetune', () => {
     await cli(...common, '--steps', '2', '--lr', '0.01', '--out', join(dir, 'a'));
     const again = await cli(...common, '--steps', '3', '--lr', '0.05', '--out', join(dir, 'b'));
     expect(again.losses).toHaveLength(1);
-    expect(again.overridden).toEqual(['train.lr (checkpoint: 0.01, given: 0.05)', 'train.totalSteps (checkpoint: 2, given: 3)']);
+    expect(again.overridden).toEqual(['--lr (checkpoint: 0.01, given: 0.05)', '--steps (checkpoint: 2, given: 3)']);
     await expect(cli('finetune', '--model', model, '--ids', ids, '--checkpoint', ckpt, '--steps', '4', '--out', join(dir, 'c'), '--json')).rejects.toThrow(/this checkpoint is from full fine-tuning, not LoRA/);
   });
 });

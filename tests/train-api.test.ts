@@ -266,6 +266,7 @@ describe('full fine-tuning through the worker', () => {
     expect([...delta.tensors.keys()].sort()).toEqual([...mlp, 'model.norm.weight'].sort());
     await expect(apiF.exportAdapter(runId)).rejects.toThrow(/is full fine-tuning.*exportModel/);
     await expect(apiF.startFinetune(m.id, { ...REQ, full: { weights: ['*'] } })).rejects.toThrow(/already fine-tunes the weights of tiny/);
+    await expect(apiF.startFinetune(saved.id, { ...REQ, full: { weights: 'mlp' as never } })).rejects.toThrow(/full.weights must be a list of weight-name patterns/);
     await apiF.cancelFinetune(runId);
     expect(Array.from((await apiF.forward(m.id, ids, { logits: 'all' })).logits)).toEqual(Array.from(base.logits));
   });

@@ -77,13 +77,22 @@ async function makeDir(dir: string): Promise<void> {
   await mkdir(dir);
 }
 
+/** The flag behind each run setting, for saying which flags a checkpoint overrides. */
+const FLAG_OF: Record<string, string> = {
+  'train.lr': 'lr', 'train.optimizer': 'optimizer', 'train.weightDecay': 'weight-decay', 'train.maxGradNorm': 'max-grad-norm',
+  'train.warmupSteps': 'warmup', 'train.schedule': 'schedule', 'train.totalSteps': 'steps', 'train.recompute': 'recompute',
+  batchSize: 'batch-size', seed: 'seed', weights: 'train-weights', 'lora.rank': 'lora-rank', 'lora.alpha': 'lora-alpha',
+  'lora.targets': 'targets', 'lora.dropout': 'lora-dropout',
+};
+
 /** Flags given now that the checkpoint's own settings override (a resumed run keeps its settings). */
 function overridden(given: object, saved: object, prefix = ''): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(given)) {
     const s = (saved as Record<string, unknown>)[k];
-    if (v && typeof v === 'object' && !Array.isArray(v)) out.push(...overridden(v, (s ?? {}) as object, `${prefix}${k}.`));
-    else if (JSON.stringify(v) !== JSON.stringify(s)) out.push(`${prefix}${k} (checkpoint: ${JSON.stringify(s)}, given: ${JSON.stringify(v)})`);
+    const path = `${prefix}${k}`;
+    if (v && typeof v === 'object' && !Array.isArray(v)) out.push(...overridden(v, (s ?? {}) as object, `${path}.`));
+    else if (JSON.stringify(v) !== JSON.stringify(s)) out.push(`--${FLAG_OF[path] ?? path} (checkpoint: ${JSON.stringify(s)}, given: ${JSON.stringify(v)})`);
   }
   return out;
 }
@@ -129,7 +138,7 @@ export async function finetuneCommand(l: Loaded, args: Args): Promise<object> {
   let notes: string[] = [];
   if (resumed) {
     notes = overridden(settings, decodeCheckpoint(resumed, ckpt!).settings);
-    for (const n of notes) process.stderr.write(`note: resuming ${ckpt}: its setting ${n} is kept\n`);
+    for (const n of notes) process.stderr.write(`note: resuming ${ckpt}: the checkpoint's value of ${n} is kept\n`);
   }
   const run = full
     ? resumed ? FullFinetuneRun.resume(l.model, data, resumed) : new FullFinetuneRun(l.model, data, settings as FullFinetuneSettings)

@@ -224,6 +224,9 @@ export function createTrainApi(ctx: TrainContext): {
     if (!Number.isInteger(b) || b < 1) throw new Error(`batchSize must be a positive integer, got ${b}`);
     const every = req.checkpointEvery ?? 10;
     if (!Number.isInteger(every) || every < 0) throw new Error(`checkpointEvery must be a non-negative integer, got ${every}`);
+    if (req.full && !(Array.isArray(req.full.weights) && req.full.weights.every((w) => typeof w === 'string'))) {
+      throw new Error(`full.weights must be a list of weight-name patterns (e.g. ["*"] or ["layers.1.mlp.*"]), got ${JSON.stringify(req.full.weights)}`);
+    }
     if (!req.full && !req.lora?.targets?.length) throw new Error('LoRA needs at least one target module');
   }
 
