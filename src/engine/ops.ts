@@ -154,8 +154,8 @@ export interface AttentionArgs {
 
 type AttentionStep = 'main' | 'scores' | 'softmax_rows' | 'attend_pattern';
 
-/** Prefill with head_dim ≤ 128 uses the thread-per-row kernel; decode and wide heads the workgroup kernel. */
-const useRows = (a: AttentionArgs) => a.T >= 4 && a.headDim <= 128 && a.headDim % 4 === 0;
+/** Prefill with head_dim ≤ 128 uses the thread-per-row kernel (vec4s of each rotary half); decode and wide heads the workgroup kernel. */
+const useRows = (a: AttentionArgs) => a.T >= 4 && a.headDim <= 128 && a.headDim % (a.rope ? 8 : 4) === 0;
 
 /** Fused attention (writing the maps when asked), or one of the three separate steps. */
 export function attention(pass: Pass, a: AttentionArgs, step: AttentionStep = 'main'): void {

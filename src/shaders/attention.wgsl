@@ -221,7 +221,7 @@ fn attend_pattern(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
   }
 }
 
-// Prefill for head_dim ≤ 128: one thread per (query, head), online softmax over its keys in registers.
+// Prefill for head_dim ≤ 128 (a multiple of 4; of 8 with rotary): one thread per (query, head), online softmax over its keys in registers.
 // No barriers or shared memory: on SwiftShader a workgroup barrier costs more than this row's arithmetic.
 // D4 = head_dim / 4 is a pipeline constant, so the loops run exactly that often (guarded loops to MAXD4 cost
 // SwiftShader their full length).
@@ -261,24 +261,29 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   var m = -1e30;
   var l = 0.0;
   var acc: array<vec4<f32>, MAXD4>;
+  let H4 = D4 / 2u; // vec4s per rotary half (with rotary, head_dim is a multiple of 8)
   for (var kp = span.x; kp <= last; kp++) {
     let kb = kp * p.kStride + p.kOffset + kvh * p.dh;
     var s = 0.0;
-    for (var i = 0u; i < D4; i++) {
-      var k = vec4<f32>(K[kb + 4u * i], K[kb + 4u * i + 1u], K[kb + 4u * i + 2u], K[kb + 4u * i + 3u]);
-      if (ROPE) {
-        var y: vec4<f32>;
-        for (var c = 0u; c < 4u; c++) {
-          let d = 4u * i + c;
-          let j = d % half;
-          let cs = rope[posIds[kp] * half + j];
-          let k1 = K[kb + j];
-          let k2 = K[kb + j + half];
-          y[c] = select(k2 * cs.x + k1 * cs.y, k1 * cs.x - k2 * cs.y, d < half);
-        }
-        k = y;
+    if (ROPE) {
+      // Rotate the key a vec4 of each half at a time: (k1, k2) → (k1 c − k2 s, k2 c + k1 s).
+      let cb = posIds[kp] * half;
+      for (var i = 0u; i < H4; i++) {
+        let k1 = vec4<f32>(K[kb + 4u * i], K[kb + 4u * i + 1u], K[kb + 4u * i + 2u], K[kb + 4u * i + 3u]);
+        let k2b = kb + half + 4u * i;
+        let k2 = vec4<f32>(K[k2b], K[k2b + 1u], K[k2b + 2u], K[k2b + 3u]);
+        let r0 = rope[cb + 4u * i];
+        let r1 = rope[cb + 4u * i + 1u];
+        let r2 = rope[cb + 4u * i + 2u];
+        let r3 = rope[cb + 4u * i + 3u];
+        let c = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
+        let sn = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
+        s += dot(qv[i], k1 * c - k2 * sn) + dot(qv[i + H4], k2 * c + k1 * sn);
       }
-      s += dot(qv[i], k);
+    } else {
+      for (var i = 0u; i < D4; i++) {
+        s += dot(qv[i], vec4<f32>(K[kb + 4u * i], K[kb + 4u * i + 1u], K[kb + 4u * i + 2u], K[kb + 4u * i + 3u]));
+      }
     }
     s *= p.scale;
     if (MAPS) { S[mapIndex(h, t, kp)] = s; }
