@@ -349,7 +349,7 @@ export function buildCases(root: string, hub: FakeHub, repos: Record<string, Hub
   add(F, '--dtype in capitals', logits(STORIES, '--dtype', 'F32'), /--dtype must be one of/);
   add(F, 'fractional --max-new-tokens', g('--ids', '1', '--max-new-tokens', '2.5'), /--max-new-tokens.*(integer|whole number)/);
   add(F, 'negative --gpu-budget-mb', logits(STORIES, '--gpu-budget-mb', '-5'), /--gpu-budget-mb.*positive/);
-  add(F, '--max-new-tokens past the context', g('--ids', '1', '--max-new-tokens', '100000', '--stop', '0'), ok((j) => (j.ids?.length === 511 && /capped to 511/.test(j.note ?? '') ? null : `not capped with a note: ${JSON.stringify(j).slice(0, 120)}`)));
+  add(F, '--max-new-tokens past the context', g('--ids', Array.from({ length: 500 }, () => 1).join(','), '--max-new-tokens', '100000', '--stop', '0'), ok((j) => (j.ids?.length === 12 && /capped to 12/.test(j.note ?? '') ? null : `not capped with a note: ${JSON.stringify(j).slice(0, 120)}`)));
   add(F, '--batch-size 0', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '1', '--batch-size', '0', '--out', join(root, 'ft-b0'), '--json'], /--batch-size.*(positive|at least 1|≥ 1|whole number)/);
   add(F, 'fractional --steps', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '2.5', '--out', join(root, 'ft-s'), '--json'], /--steps.*(integer|whole number)/);
   add(F, 'an unknown --schedule', ['finetune', '--model', STORIES, '--ids', '1,2,3,4', '--steps', '1', '--schedule', 'exp', '--out', join(root, 'ft-sch'), '--json'], /--schedule.*(constant|linear|cosine)/);
