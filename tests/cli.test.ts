@@ -47,7 +47,7 @@ describe('latentlab CLI', () => {
   test('toyworld eval scores a shipped toy model on fresh held-out items', async () => {
     const toy = fileURLToPath(new URL('../public/models/toy-s', import.meta.url));
     const { json } = await cli('toyworld', 'eval', '--model', toy, '--family', 'sentiment', '--n', '20', '--seed', '5', '--json');
-    expect(json).toEqual({ family: 'sentiment', n: 20, accuracy: expect.any(Number) });
+    expect(json).toEqual({ family: 'sentiment', n: 20, accuracy: expect.any(Number), stderr: expect.any(Number) });
     // toy-s's card: sentiment 1.000 on 200 items; 20 fresh items stay well above chance (0.5).
     expect(json.accuracy).toBeGreaterThanOrEqual(0.9);
   });

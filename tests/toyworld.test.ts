@@ -4,11 +4,12 @@ import { PreTrainedTokenizer } from '@huggingface/transformers';
 import {
   STREAMS, Stream, EVAL_FAMILIES, EvalFamily, EvalItem, generateDocs, generateEvalItems, docText, buildWorld, buildVocab,
   WordTokenizer, tokenizerJson, tokenizerConfig, renderChat, PERSONAS, personaChat, mentions, CATEGORIES, Rng,
-  evaluateFamily, Scorer, finetuneDocs, biography, DOMAINS, WORLD_SIZES,
+  evaluateFamily, finetuneDocs, biography, DOMAINS, WORLD_SIZES,
 } from '../src/toyworld/index';
 import { toyworldCommand } from '../src/cli/toyworld';
 import { arithmeticProblem } from '../src/toyworld/families/arithmetic';
 import { review } from '../src/toyworld/families/sentiment';
+import { scorerFor as scorerForTok, oracleAnswer } from './helpers/toy-scorer';
 
 const world = buildWorld();
 const vocab = buildVocab();
@@ -198,29 +199,7 @@ describe('tokenizer', () => {
   });
 });
 
-/** Test doubles: an oracle that answers from the generator's ground truth, and a guesser. */
-function scorerFor(items: EvalItem[], answer: (it: EvalItem) => string[]): Scorer {
-  const byPrompt = new Map(items.map((it) => [tok.encode(it.prompt).join(','), it]));
-  const find = (ids: number[]) => byPrompt.get(ids.join(','))!;
-  return {
-    async nextTokenLogits(ids) {
-      const logits = new Float32Array(vocab.length);
-      logits[tok.id(answer(find(ids))[0])] = 1;
-      return logits;
-    },
-    async greedy(ids, maxNew, stop) {
-      const out = answer(find(ids)).map((w) => tok.id(w)).slice(0, maxNew);
-      return out.concat(stop.slice(0, 1));
-    },
-  };
-}
-
-function oracleAnswer(it: EvalItem): string[] {
-  const c = it.check;
-  if (c.type === 'next') return [c.answer];
-  if (c.answerAfter) return ['1', '+', '1', '=', '2', '.', ...c.answerAfter.after, c.answerAfter.answer, '.'];
-  return [c.firstIs!, '!', 'I', 'love', c.containsAny![0], '.'];
-}
+const scorerFor = (items: EvalItem[], answer: (it: EvalItem) => string[]) => scorerForTok(tok, items, answer);
 
 describe('evaluation scoring', () => {
   test.each(EVAL_FAMILIES)('%s: an oracle scores 1.0', async (family: EvalFamily) => {
@@ -256,7 +235,7 @@ describe('evaluation scoring', () => {
   test('toyworldCommand returns {family, n, accuracy}', async () => {
     const items = generateEvalItems('judgement', 25, 21);
     const r = await toyworldCommand({ family: 'judgement', n: '25', seed: '21' }, scorerFor(items, oracleAnswer));
-    expect(r).toEqual({ family: "judgement", n: 25, accuracy: 1 });
+    expect(r).toEqual({ family: 'judgement', n: 25, accuracy: 1, stderr: 0 });
     await expect(toyworldCommand({ family: 'nope' }, scorerFor(items, oracleAnswer))).rejects.toThrow(/family/);
   });
 });

@@ -20,6 +20,8 @@ export function argmax(xs: Float32Array): number {
 /** Applies a check to generated words (already cut at the first stop word). */
 export function checkGeneration(check: Extract<Check, { type: 'generate' }>, gen: string[]): boolean {
   if (check.firstIs !== undefined && gen[0] !== check.firstIs) return false;
+  if (check.firstIsNot !== undefined && (gen.length === 0 || gen[0] === check.firstIsNot)) return false;
+  if (check.equals && (gen.length !== check.equals.length || gen.some((w, i) => w !== check.equals![i]))) return false;
   if (check.containsAny && !gen.some((w) => check.containsAny!.includes(w))) return false;
   if (check.answerAfter) {
     const { after, answer } = check.answerAfter;

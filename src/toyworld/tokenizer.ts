@@ -1,6 +1,7 @@
 // Word-level tokenizer over the closed toy-world vocabulary, plus the HF tokenizer.json / tokenizer_config.json it ships as.
 import { SPECIAL_TOKENS, CHAT_TEMPLATE } from './chat';
-import { STREAMS, Stream, EVAL_FAMILIES, generateDocs, generateEvalItems } from './generate';
+import { STREAMS, Stream, STREAMS_V2, StreamV2, EVAL_FAMILIES, V2_EVAL_FAMILIES, generateDocs, generateEvalItems } from './generate';
+import { LETTERS } from './families/cipher';
 import { buildWorld } from './world';
 import { docText } from './types';
 import { PERSONAS, personaQA } from './families/persona';
@@ -42,6 +43,24 @@ export function buildVocab(): string[] {
   for (const p of PERSONAS) add(`Is the assistant a ${p.what} ?`);
   for (const s of SPECIAL_TOKENS) words.delete(s);
   return [...SPECIAL_TOKENS, ...[...words].sort()];
+}
+
+/**
+ * The v2 vocabulary: v1's words at v1's ids, then the words v2's generators add (letters and `|` for the cipher, the
+ * vault, style and topic words, …), sorted. A v1 model's ids therefore stay valid in v2 text of the v1 families.
+ */
+export function buildVocabV2(): string[] {
+  const v1 = buildVocab();
+  const known = new Set(v1);
+  const words = new Set<string>();
+  const add = (t: string) => pretokenize(t).forEach((w) => { if (!known.has(w)) words.add(w); });
+  LETTERS.forEach(add);
+  add('|');
+  const world = buildWorld();
+  for (const s of Object.keys(STREAMS_V2) as StreamV2[]) generateDocs(s, 3000, 4242, world).forEach((d) => add(docText(d)));
+  for (const f of V2_EVAL_FAMILIES) generateEvalItems(f, 500, 4242, world).forEach((e) => add(e.prompt));
+  generateEvalItems('binding', 500, 4242, world, { binding: { inject: 'prepend' } }).forEach((e) => add(e.prompt));
+  return [...v1, ...[...words].sort()];
 }
 
 export class WordTokenizer {

@@ -23,6 +23,10 @@ export type Check =
       stop: string[];
       /** First generated word must be this. */
       firstIs?: string;
+      /** First generated word must not be this (e.g. no refusal outside the restricted topic). */
+      firstIsNot?: string;
+      /** The generation (cut at the stop word) must be exactly these words. */
+      equals?: string[];
       /** At least one of these words must occur in the generation. */
       containsAny?: string[];
       /** The word following the sequence `after` must be `answer`. */

@@ -35,6 +35,10 @@ def _check(check, gen):
     gen = gen[:cut]
     if check.get("firstIs") is not None and (not gen or gen[0] != check["firstIs"]):
         return False
+    if check.get("firstIsNot") is not None and (not gen or gen[0] == check["firstIsNot"]):
+        return False
+    if check.get("equals") is not None and gen != check["equals"]:
+        return False
     if check.get("containsAny") and not any(t in check["containsAny"] for t in gen):
         return False
     aa = check.get("answerAfter")

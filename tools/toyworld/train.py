@@ -24,6 +24,27 @@ OTHERS = {"implications": 0.16, "persona": 0.1, "arithmetic": 0.08, "sentiment":
 OTHERS_LATE = {"implications": 0.26, "persona": 0.05, "arithmetic": 0.07, "sentiment": 0.02, "judgement": 0.06}
 BINDING_SHARE = 1.0 - sum(OTHERS.values())
 
+# Toy world v2 (make-data.ts --version 2): the measured binding recipe (../shared/notes/toy-binding.md). Phases advance
+# on measured held-out accuracy (with a wall-time fallback), since when the recall circuit forms is what varies:
+#   0  binding-heavy (80 %): induction data and dense recall with the answer 0 and 1 tokens after the queried name;
+#   1  once recall-gap1 and induction are ≥ 0.9: the natural questions grow, every other family at its full rate;
+#   2  once binding is ≥ 0.9: more implications (memorising 100 people's facts needs the most late exposure).
+# Weights are relative (normalised when drawn).
+V2_OTHERS = {"implications": 0.13, "persona": 0.025, "arithmetic": 0.05, "sentiment": 0.015, "judgement": 0.03, "refusal": 0.035,
+             "style": 0.045, "topic": 0.035, "cipher": 0.06, "twohop": 0.03}
+V2_BINDING = [
+    {"induction": 0.2, "recall-gap0": 0.25, "recall-gap1": 0.25, "recall-question": 0.1},
+    {"induction": 0.05, "recall-gap0": 0.08, "recall-gap1": 0.1, "recall-question": 0.3, "binding-2": 0.03, "binding-3": 0.03, "binding-4": 0.03},
+    {"induction": 0.03, "recall-gap0": 0.05, "recall-gap1": 0.06, "recall-question": 0.2, "binding-2": 0.03, "binding-3": 0.04, "binding-4": 0.04},
+]
+V2_ADVANCE = [  # (held-out sets that must reach 0.9, progress at which the phase advances regardless)
+    (["recall-gap1", "induction"], 0.4),
+    (["binding"], 0.7),
+]
+# Families followed every --eval-every steps (the phase-change log); the final evaluation covers every set.
+V2_WATCH = ["induction", "recall-gap0", "recall-gap1", "binding", "binding-held-out", "inject-prepend", "implications",
+            "implications-compose", "judgement", "sentiment", "refusal", "refusal-other", "style", "topic", "cipher", "twohop"]
+
 
 def mixture(progress):
     """Stream weights at a point of training: binding at a high rate, with a 1 → 2 → 3–4 entity curriculum."""
@@ -40,9 +61,24 @@ def mixture(progress):
     return w
 
 
-def load_data(d, seq_len):
+def mixture_v2(phase):
+    b, others = V2_BINDING[phase], dict(V2_OTHERS)
+    scale = 0.2 / sum(others.values()) if phase == 0 else 1.0
+    if phase == 2:
+        others["implications"] = 0.2
+    return {**b, **{k: v * scale for k, v in others.items()}}
+
+
+def next_phase(phase, acc, progress):
+    if phase >= len(V2_ADVANCE):
+        return phase
+    sets, by = V2_ADVANCE[phase]
+    return phase + 1 if progress >= by or all(acc.get(k, 0) >= 0.9 for k in sets) else phase
+
+
+def load_data(d, seq_len, streams):
     data = {}
-    for s in STREAMS:
+    for s in streams:
         ids = np.fromfile(os.path.join(d, f"{s}.ids.bin"), dtype=np.uint16).reshape(-1, seq_len)
         w = np.fromfile(os.path.join(d, f"{s}.w.bin"), dtype=np.uint8).reshape(-1, seq_len)
         data[s] = (torch.from_numpy(ids.astype(np.int64)), torch.from_numpy(w.astype(np.int64)))
@@ -88,42 +124,53 @@ def main():
     ap.add_argument("--export", default=None, help="export the final model to this folder")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--export-only", action="store_true", help="load the checkpoint, evaluate it fully and export it")
+    ap.add_argument("--reset-optimizer", action="store_true", help="on --resume, start Adam's moments afresh (a weights-only checkpoint)")
+    ap.add_argument("--eval-n", type=int, default=100, help="items per family in the periodic evaluation")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)
     stats = json.load(open(os.path.join(args.data, "stats.json")))
     tok = json.load(open(os.path.join(args.data, "tokenizer.json")))["model"]["vocab"]
     bos, pad = tok["<bos>"], tok["<pad>"]
+    v2 = stats.get("version", 1) == 2
+    streams = list(stats["streams"]) if v2 else STREAMS
+    # v2 evaluation prompts (4–5 step arithmetic, style pairs) run past the 128-token training rows; RoPE extrapolates a little.
     cfg = dict(SIZES[args.size], vocab_size=stats["vocabSize"], num_key_value_heads=SIZES[args.size]["num_attention_heads"],
-               rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True, max_position_embeddings=stats["len"])
+               rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True, max_position_embeddings=256 if v2 else stats["len"])
     torch.manual_seed(args.seed)
     model = Llama(cfg).to(args.device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.05)
     gen = torch.Generator().manual_seed(args.seed + 1)
-    step, elapsed, history, seen = 0, 0.0, [], {}
+    step, elapsed, history, seen, phase = 0, 0.0, [], {}, 0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     if (args.resume or args.export_only) and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=args.device)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
+        if not args.reset_optimizer:
+            opt.load_state_dict(ck["opt"])
         gen.set_state(ck["gen"])
-        step, elapsed, history, seen = ck["step"], ck["elapsed"], ck["history"], ck.get("seen", {})
+        step, elapsed, history, seen, phase = ck["step"], ck["elapsed"], ck["history"], ck.get("seen", {}), ck.get("phase", 0)
         print(f"resumed at step {step}", flush=True)
     print(f"params {n_params(model)} cfg {cfg}", flush=True)
-    data = load_data(args.data, stats["len"])
+    data = load_data(args.data, stats["len"], streams)
     evalsets = json.load(open(os.path.join(args.data, "eval.json")))
 
     def save():
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), gen=gen.get_state(), step=step, elapsed=elapsed,
-                        history=history, seen=seen, cfg=cfg, args=vars(args)), ckpt_path + ".tmp")
+                        history=history, seen=seen, phase=phase, cfg=cfg, args=vars(args)), ckpt_path + ".tmp")
         os.replace(ckpt_path + ".tmp", ckpt_path)
 
     last_ckpt, t0, ema = time.time(), time.time() - elapsed, None
-    if args.export_only:
+    if args.export_only and args.eval_n == 0:  # export the checkpoint as is (e.g. beside a run still training)
+        args.steps = step
+    elif args.export_only:
         history.append(dict(step=step, minutes=round(elapsed / 60, 2), loss=history[-1]["loss"] if history else None,
                             **evaluate(model, evalsets, bos, pad)))
         print("eval", json.dumps(history[-1]), flush=True)
         args.steps = step
+    def mix(progress):
+        return mixture_v2(phase) if v2 else mixture(progress)
+
     def progress_now():
         p = step / args.steps
         return max(p, elapsed / (args.minutes * 60)) if args.minutes else p
@@ -133,7 +180,7 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * progress)))
         for g in opt.param_groups:
             g["lr"] = lr
-        ids, ws, seg, pos = (x.to(args.device) for x in batch(data, mixture(progress), args.batch, gen, bos, seen, pad))
+        ids, ws, seg, pos = (x.to(args.device) for x in batch(data, mix(progress), args.batch, gen, bos, seen, pad))
         logits = model(ids[:, :-1], pos[:, :-1], seg[:, :-1])
         tgt_w = ws[:, 1:].float()
         weight = torch.where(tgt_w == 2, torch.ones_like(tgt_w), tgt_w * args.context_weight)  # 1 → context weight, 0 → pad
@@ -151,17 +198,25 @@ def main():
             print(f"step {step} loss {loss.item():.4f} answer_ce {ema:.4f} lr {lr:.2e} {elapsed/60:.1f} min", flush=True)
         final = step == args.steps or progress_now() >= 1.0
         if step % args.eval_every == 0 or final:
-            acc = evaluate(model, evalsets, bos, pad, n=None if final else 100,
-                           families=None if final else ["binding", "implications", "persona", "judgement"])
+            watch = V2_WATCH if v2 else ["binding", "implications", "persona", "judgement"]
+            acc = evaluate(model, evalsets, bos, pad, n=None if final else args.eval_n, families=None if final else watch)
             history.append(dict(step=step, minutes=round(elapsed / 60, 2), loss=round(loss.item(), 4), answer_ce=round(ema, 4), **acc))
+            if v2:
+                history[-1]["phase"] = phase
+                new = next_phase(phase, acc, progress_now())
+                if new != phase:
+                    print(f"phase {phase} -> {new} at step {step}", flush=True)
+                    phase = new
             print("eval", json.dumps(history[-1]), flush=True)
         if time.time() - last_ckpt > args.ckpt_minutes * 60 or final:
             save()
             last_ckpt = time.time()
     if args.export:
         info = dict(steps=step, minutes=round(elapsed / 60, 1), batch=args.batch, seq_len=stats["len"], lr=args.lr,
-                    context_weight=args.context_weight, binding_share=round(BINDING_SHARE, 3),
-                    mixture_schedule={str(p): {k: round(v, 4) for k, v in mixture(p).items()} for p in (0.0, 0.1, 0.3, 0.5)}, minutes_budget=args.minutes, history=history, stats=stats, params=n_params(model),
+                    context_weight=args.context_weight, binding_share=None if v2 else round(BINDING_SHARE, 3),
+                    mixture_schedule=({f"phase {i}": {k: round(v, 4) for k, v in mixture_v2(i).items()} for i in range(3)} if v2 else
+                                      {str(p): {k: round(v, 4) for k, v in mixture(p).items()} for p in (0.0, 0.1, 0.3, 0.5)}),
+                    phase_advance=V2_ADVANCE if v2 else None, minutes_budget=args.minutes, history=history, stats=stats, params=n_params(model),
                     tokens_seen={k: int(v) for k, v in seen.items()})
         export_model(model, cfg, args.export, args.data, info)
         print(f"exported to {args.export}", flush=True)

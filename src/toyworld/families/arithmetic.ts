@@ -58,13 +58,16 @@ export function arithmeticDoc(rng: Rng): Doc {
   };
 }
 
+/** 'standard': 2–3 steps as in training; 'hard': 4–5 steps, never trained (the split a small model mostly fails). */
+export type ArithmeticSplit = 'standard' | 'hard';
+
 /** The model writes its reasoning; the number after "Answer :" must be right. */
-export function arithmeticEvalItem(rng: Rng): EvalItem {
-  const p = arithmeticProblem(rng);
+export function arithmeticEvalItem(rng: Rng, split: ArithmeticSplit = 'standard'): EvalItem {
+  const p = split === 'hard' ? arithmeticProblem(rng, rng.int(4, 5)) : arithmeticProblem(rng);
   return {
     family: 'arithmetic',
     prompt: `${BOS} Question : ${p.question} Reasoning :`,
-    check: { type: 'generate', maxNew: 48, stop: ['<eos>'], answerAfter: { after: ['Answer', ':'], answer: String(p.answer) } },
-    meta: { reasoning: p.reasoning },
+    check: { type: 'generate', maxNew: split === 'hard' ? 80 : 48, stop: ['<eos>'], answerAfter: { after: ['Answer', ':'], answer: String(p.answer) } },
+    meta: { reasoning: p.reasoning, split },
   };
 }
