@@ -249,7 +249,7 @@ describe('bad input names the file', () => {
   });
 
   it('flags: a dataset the authors did not use, a threshold that is not a number, a bad sweep', async () => {
-    await expect(prememCommand(['analyze'], { data: DATA, dataset: 'mmlu' })).rejects.toThrow(/--dataset must be gsm8k or math/);
+    await expect(prememCommand(['analyze'], { data: DATA, dataset: 'mmlu' })).rejects.toThrow(/--dataset must be gsm8k, math or toy/);
     await expect(prememCommand(['analyze'], { data: DATA, dataset: 'gsm8k', threshold: 'low' })).rejects.toThrow(/--threshold must be a number/);
     await expect(prememCommand(['analyze'], { data: DATA, dataset: 'gsm8k', sweep: '1:0:0.1' })).rejects.toThrow(/--sweep takes FROM:TO:STEP|from ≤ to/);
     await expect(prememCommand(['analyse'], { data: DATA, dataset: 'gsm8k' })).rejects.toThrow(/usage: latentlab premem analyze/);
