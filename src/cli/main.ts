@@ -29,7 +29,8 @@ const USAGE = `usage: latentlab <command> [flags]
            each block's input and recomputes its forward in the backward (less memory, more time)
   probes   --model DIR --set synth|paraphrase|injected [--n 20] [--seed 0] [--fit FILE] [--rank 50] --json   propositional probes
   market-entry [--gamma G] [--delta D] [--rho R] [--json]   multi-objective scaling laws and market entry
-  premem analyze --data DIR --dataset gsm8k|math [--threshold P] [--sweep [FROM:TO:STEP]] --json   pre-memorization accuracy vs test accuracy
+  premem analyze --data DIR --dataset gsm8k|math|toy [--threshold P] [--sweep [FROM:TO:STEP]] --json   pre-memorization accuracy vs test accuracy
+  premem run --model DIR --configs LR:EPOCHS,... --out DIR [--n-train 32] [--n-test 32] [--k 4] --json   toy runs in the authors' layout
   latentqa train|read|eval|steer --model DIR ... --json   LatentQA decoders (latentlab latentqa for flags)${genericUsage(METHODS)}
   toyworld eval --model DIR --family binding|implications|persona|arithmetic|sentiment|judgement --n N --seed S --json
   models   list | rm ID[@REVISION] | clear        Hub downloads in the cache folder [--cache-dir DIR]
