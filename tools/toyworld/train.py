@@ -25,7 +25,8 @@ OTHERS_LATE = {"implications": 0.26, "persona": 0.05, "arithmetic": 0.07, "senti
 BINDING_SHARE = 1.0 - sum(OTHERS.values())
 
 # Toy world v2 (make-data.ts --version 2): the measured binding recipe (../shared/notes/toy-binding.md). Phases advance
-# on measured held-out accuracy (with a wall-time fallback), since when the recall circuit forms is what varies:
+# on measured held-out accuracy, with a step-count fallback (steps, not wall time: a run starved of CPU on a shared
+# machine still gets its binding-heavy steps), since when the recall circuit forms is what varies:
 #   0  binding-heavy (80 %): induction data and dense recall with the answer 0 and 1 tokens after the queried name;
 #   1  once recall-gap1 and induction are ≥ 0.9: the natural questions grow, every other family at its full rate;
 #   2  once binding is ≥ 0.9: more implications (memorising 100 people's facts needs the most late exposure).
@@ -37,9 +38,9 @@ V2_BINDING = [
     {"induction": 0.05, "recall-gap0": 0.08, "recall-gap1": 0.1, "recall-question": 0.3, "binding-2": 0.03, "binding-3": 0.03, "binding-4": 0.03},
     {"induction": 0.03, "recall-gap0": 0.05, "recall-gap1": 0.06, "recall-question": 0.2, "binding-2": 0.03, "binding-3": 0.04, "binding-4": 0.04},
 ]
-V2_ADVANCE = [  # (held-out sets that must reach 0.9, progress at which the phase advances regardless)
-    (["recall-gap1", "induction"], 0.4),
-    (["binding"], 0.7),
+V2_ADVANCE = [  # (held-out sets that must reach 0.9, step at which the phase advances regardless)
+    (["recall-gap1", "induction"], 1500),
+    (["binding"], 3000),
 ]
 # Families followed every --eval-every steps (the phase-change log); the final evaluation covers every set.
 V2_WATCH = ["induction", "recall-gap0", "recall-gap1", "binding", "binding-held-out", "inject-prepend", "implications",
@@ -69,11 +70,11 @@ def mixture_v2(phase):
     return {**b, **{k: v * scale for k, v in others.items()}}
 
 
-def next_phase(phase, acc, progress):
+def next_phase(phase, acc, step):
     if phase >= len(V2_ADVANCE):
         return phase
     sets, by = V2_ADVANCE[phase]
-    return phase + 1 if progress >= by or all(acc.get(k, 0) >= 0.9 for k in sets) else phase
+    return phase + 1 if step >= by or all(acc.get(k, 0) >= 0.9 for k in sets) else phase
 
 
 def load_data(d, seq_len, streams):
@@ -203,7 +204,7 @@ def main():
             history.append(dict(step=step, minutes=round(elapsed / 60, 2), loss=round(loss.item(), 4), answer_ce=round(ema, 4), **acc))
             if v2:
                 history[-1]["phase"] = phase
-                new = next_phase(phase, acc, progress_now())
+                new = next_phase(phase, acc, step)
                 if new != phase:
                     print(f"phase {phase} -> {new} at step {step}", flush=True)
                     phase = new
