@@ -46,7 +46,15 @@ describe('Hub ids in the browser (IndexedDB cache)', () => {
     await build({ root: PAGE, configFile: false, logLevel: 'warn', base: './', build: { outDir: out, emptyOutDir: true, target: 'es2022' } });
     site = await serveStatic(out);
     const stories = { 'config.json': new Uint8Array(readFileSync(join(STORIES, 'config.json'))), 'model.safetensors': new Uint8Array(readFileSync(join(STORIES, 'model.safetensors'))) };
-    hub = await serveHub({ 'test/stories260K': { files: stories }, 'test/sharded': { files: sharded() }, 'test/gated': { files: stories, token: 'hf_secret' } });
+    const flipped = stories['model.safetensors'].slice();
+    flipped[flipped.length - 1000] ^= 0x40;
+    hub = await serveHub({
+      'test/stories260K': { files: stories },
+      'test/sharded': { files: sharded() },
+      'test/gated': { files: stories, token: 'hf_secret' },
+      'test/corrupt': { files: stories, served: { 'model.safetensors': flipped } },
+      'test/html-config': { files: { ...stories, 'config.json': new TextEncoder().encode('<!DOCTYPE html><title>502</title>') } },
+    });
     browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(site.url + 'index.html');
@@ -121,5 +129,13 @@ describe('Hub ids in the browser (IndexedDB cache)', () => {
     expect(await call<any[]>('list')).toEqual([]);
     expect(typeof (await call('persist'))).toBe('boolean');
     expect((await call<any>('estimate')).quota).toBeGreaterThan(0);
+  });
+
+  it('IndexedDB keeps nothing that fails the Hub\'s sha256 or does not parse', async () => {
+    await expect(call('load', hub.url, 'test/corrupt')).rejects.toThrow(/test\/corrupt: model\.safetensors from .* does not match the Hub's sha256 \(expected [0-9a-f]{64}, got [0-9a-f]{64}\); it was not kept in the cache/);
+    expect(await call('partial', 'test/corrupt@main', 'model.safetensors')).toBe(0);
+    await expect(call('load', hub.url, 'test/html-config')).rejects.toThrow(/test\/html-config: config\.json from .* is not valid JSON/);
+    expect((await call<any[]>('list')).filter((m) => m.complete)).toEqual([]);
+    await call('clear');
   });
 });
