@@ -2,9 +2,11 @@
 // sequence at a time: packed sequences must not see each other, and forked KV rows must decode like generate.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { nodeGpu } from '../src/gpu/node';
-import { Model } from '../src/engine/model';
+import { Model, runtimeFor } from '../src/engine/model';
 import { folderFiles } from '../src/engine/files-node';
 import { sampleSeed } from '../src/engine/samples';
+import { Pass } from '../src/gpu/runtime';
+import { scoreTokens } from '../src/engine/ops';
 import { writeTinyModel, type TinyKind } from './fixtures/tiny-models';
 import { loadRefModel, referenceForward, referenceGreedy, type RefModel } from './reference/reference';
 import { referenceScores } from './reference/scores';
@@ -103,6 +105,37 @@ describe.each(['llama-gqa', 'llama-wide-heads', 'gpt2', 'qwen2'] as TinyKind[])(
       }
     }
     expect(await model.sample(prompts, { ...o, k: 4 })).toEqual(sampled);
+  });
+});
+
+describe('logprobs.wgsl', () => {
+  test.each([300, 5000])('logit, log-probability and rank of chosen ids in a %i-token vocabulary', async (V) => {
+    const rt = runtimeFor(await nodeGpu());
+    const R = 3;
+    const C = 4;
+    const rows = Array.from({ length: R }, (_, r) => Array.from({ length: V }, (_, i) => 4 * Math.sin(i * 0.37 + r) + (i % 97 === 0 ? 3 : 0)));
+    const targets = rows.flatMap((_, r) => [0, 97, V - 1, (r * 1234) % V]);
+    const logits = rt.createStatic(Float32Array.from(rows.flat()));
+    const pass = new Pass(rt);
+    const ids = pass.scratchBuffer(R * C * 4);
+    rt.write(ids, Uint32Array.from(targets));
+    const out = pass.scratchBuffer(R * C * 3 * 4);
+    scoreTokens(pass, logits, ids, out, V, C, 0, R);
+    const read = pass.read(out, R * C * 3 * 4);
+    await pass.submit();
+    const got = await read;
+    rows.forEach((row, r) => {
+      const m = Math.max(...row);
+      const logZ = m + Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0));
+      for (let c = 0; c < C; c++) {
+        const at = 3 * (r * C + c);
+        const x = row[targets[r * C + c]];
+        expectClose(`row ${r} id ${targets[r * C + c]}`, [got[at], got[at + 1]], [x, x - logZ]);
+        expect(got[at + 2]).toBeGreaterThanOrEqual(row.filter((y) => y > x + 1e-4).length);
+        expect(got[at + 2]).toBeLessThanOrEqual(row.filter((y) => y > x - 1e-4).length);
+      }
+    });
+    logits.destroy();
   });
 });
 

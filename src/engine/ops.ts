@@ -177,10 +177,13 @@ export function attention(pass: Pass, a: AttentionArgs, step: AttentionStep = 'm
   );
 }
 
+/** Threads per vocabulary row (sampling, scoring): 64 up to 4,096 tokens, where SwiftShader's barriers dominate. */
+const rowThreads = (V: number) => (V <= 4096 ? 64 : 256);
+
 /** The next token of each of `rows` rows of logits, on the GPU: out[r] holds row r's id's bits; us: one uniform draw per row. */
 export function sampleTokens(pass: Pass, logits: GPUBuffer, out: GPUBuffer, V: number, rows: number, o: { greedy: boolean; temperature: number; topK: number; topP: number }, us: GPUBuffer): void {
   pass.dispatch(
-    pipe(pass, 'sampling', 'sample', { WG: V <= 4096 ? 64 : 256 }),
+    pipe(pass, 'sampling', 'sample', { WG: rowThreads(V) }),
     uniforms(V, rows, o.topK, o.greedy ? 1 : 0, f32(o.temperature), f32(o.topP)),
     [logits, out, us],
     [rows],
@@ -189,7 +192,7 @@ export function sampleTokens(pass: Pass, logits: GPUBuffer, out: GPUBuffer, V: n
 
 /** Logit, log-probability and rank of C chosen ids in each of `rows` rows of logits, into out rows row0.. (logprobs.wgsl). */
 export function scoreTokens(pass: Pass, logits: GPUBuffer, targets: GPUBuffer, out: GPUBuffer, V: number, C: number, row0: number, rows: number): void {
-  pass.dispatch(pipe(pass, 'logprobs', 'score'), uniforms(V, C, row0, NAN_BITS), [logits, targets, out], [rows]);
+  pass.dispatch(pipe(pass, 'logprobs', 'score', { WG: rowThreads(V) }), uniforms(V, C, row0, NAN_BITS), [logits, targets, out], [rows]);
 }
 
 /** Row-wise log-softmax of [rows, V] logits. */

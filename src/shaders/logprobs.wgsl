@@ -16,7 +16,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> targets: array<u32>;     // [all rows, C]
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;   // [all rows, C, 3]: logit, log-probability, rank
 
-const WG = 256u;
+// Threads per row (a power of two): fewer for small vocabularies, where SwiftShader's barriers cost more than the scan.
+override WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> nonFinite: atomic<u32>; // workgroup memory starts zeroed
 
