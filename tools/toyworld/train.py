@@ -153,7 +153,7 @@ def main():
         step, elapsed, history, seen, phase = ck["step"], ck["elapsed"], ck["history"], ck.get("seen", {}), ck.get("phase", 0)
         print(f"resumed at step {step}", flush=True)
     print(f"params {n_params(model)} cfg {cfg}", flush=True)
-    data = load_data(args.data, stats["len"], streams)
+    data = None if args.export_only else load_data(args.data, stats["len"], streams)  # exporting needs no training rows
     evalsets = json.load(open(os.path.join(args.data, "eval.json")))
 
     def save():
