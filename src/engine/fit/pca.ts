@@ -147,8 +147,8 @@ async function randomizedSvd(rt: Runtime, X: GPUBuffer, n: number, d: number, k:
       }
     }
     const { values, vectors } = symEig(g, l);
-    const top = values[0];
-    const m = Math.min(k, values.findIndex((v) => !(v > RANK_TOL * top)) < 0 ? l : values.findIndex((v) => !(v > RANK_TOL * top)));
+    const rank = values.findIndex((v) => !(v > RANK_TOL * values[0]));
+    const m = Math.min(k, rank < 0 ? l : rank);
     const S = Float64Array.from({ length: m }, (_, j) => Math.sqrt(values[j]));
     const V = Array.from({ length: m }, (_, j) => {
       const v = new Float64Array(d);
