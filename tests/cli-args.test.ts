@@ -50,12 +50,13 @@ describe('the CLI', () => {
     await refused(['generate', '--model', STORIES, '--ids', '1', '--max-new-token', '5', '--json'], /no flag --max-new-token; did you mean --max-new-tokens\?/);
     await refused(['lens', '--modle', STORIES, '--ids', '1', '--json'], /latentlab lens has no flag --modle; did you mean --model\?/);
     await refused(['toyworld', 'eval', '--model', STORIES, '--familly', 'persona', '--json'], /toyworld eval has no flag --familly; did you mean --family\?/);
+    await refused(['logit', '--model', STORIES, '--ids', '1', '--json'], /unknown command "logit"; did you mean logits\?/);
   });
 
   test('enumerated flags name their values', async () => {
-    await refused(['logits', '--model', STORIES, '--ids', '1', '--dtype', 'f64', '--json'], /--dtype must be one of auto\|f32\|f16\|q8\|q4, got "f64"/);
-    await refused(['logits', '--model', STORIES, '--ids', '1', '--past-context', 'maybe', '--json'], /--past-context must be one of refuse\|warn, got "maybe"/);
-    await refused(['patch', '--model', STORIES, '--clean-ids', '1,2', '--corrupt-ids', '1,3', '--answer-id', '4', '--wrong-id', '5', '--sweep', 'head', '--json'], /--sweep must be one of both\|resid\|heads, got "head"; did you mean heads\?/);
+    await refused(['logits', '--model', STORIES, '--ids', '1', '--dtype', 'f64', '--json'], /--dtype must be one of auto, f32, f16, q8, q4, got "f64"/);
+    await refused(['logits', '--model', STORIES, '--ids', '1', '--past-context', 'maybe', '--json'], /--past-context must be refuse or warn, got "maybe"/);
+    await refused(['patch', '--model', STORIES, '--clean-ids', '1,2', '--corrupt-ids', '1,3', '--answer-id', '4', '--wrong-id', '5', '--sweep', 'head', '--json'], /--sweep must be one of both, resid, heads, got "head"; did you mean heads\?/);
   });
 
   test('integer flags refuse fractions', async () => {

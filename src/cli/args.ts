@@ -96,7 +96,8 @@ export function choice<T extends string>(args: Args, name: string, values: reado
   const v = str(args, name, fallback);
   if (!values.includes(v as T)) {
     const near = closest(v, values);
-    throw new Error(`--${name} must be one of ${values.join('|')}, got "${v}"${near ? `; did you mean ${near}?` : ''}`);
+    const allowed = values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(', ')}`;
+    throw new Error(`--${name} must be ${allowed}, got "${v}"${near ? `; did you mean ${near}?` : ''}`);
   }
   return v as T;
 }

@@ -1,7 +1,7 @@
 // `latentlab <command> [--flags]`: prints one JSON object on stdout; the adapter and errors go to stderr.
 import { describeAdapter } from '../gpu/device';
 import { closeGpu, nodeGpu } from '../gpu/node';
-import { checkFlags, parseArgs } from './args';
+import { checkFlags, closest, parseArgs } from './args';
 import { flagsOf } from './flags';
 import { lensCommand, patchCommand, steerCommand } from './explore';
 import { cacheCommand, generateCommand, loadModel, logitsCommand } from './engine-commands';
@@ -25,8 +25,12 @@ const USAGE = `usage: latentlab <command> [flags]
            (--negative "c|d" | --negative-ids ...) [--coeff 4] [--max-new-tokens 16] --json   unsteered and steered continuations
   finetune --model DIR (--ids 1,2,... | --text-file F) [--lora-rank 8] [--lora-alpha 2R] [--targets q_proj,...] [--steps 100]
            [--lr 1e-3] [--batch-size 1] [--seq-len 64] [--seed 0] [--lora-dropout 0] [--recompute] [--checkpoint FILE] --out DIR --json
+           [--optimizer adamw|sgd] [--schedule constant|linear|cosine] [--warmup 0] [--weight-decay 0] [--max-grad-norm 1]
            writes a PEFT adapter to --out; --checkpoint resumes from FILE when it exists; --recompute keeps only
            each block's input and recomputes its forward in the backward (less memory, more time)
+           --full [--train-weights PATTERN,...] [--delta-out FILE.safetensors]: full fine-tuning (f32, --dtype f32) of the
+           weights whose checkpoint names match (default *; e.g. layers.1.mlp.*,embed_tokens.weight); --out gets a
+           Hugging Face folder, --delta-out the trained − base delta per tensor
   probes   --model DIR --set synth|paraphrase|injected [--n 20] [--seed 0] [--fit FILE] [--rank 50] --json   propositional probes
   market-entry [--gamma G] [--delta D] [--rho R] [--json]   multi-objective scaling laws and market entry
   premem analyze --data DIR --dataset gsm8k|math|toy [--threshold P] [--sweep [FROM:TO:STEP]] --json   pre-memorization accuracy vs test accuracy
@@ -68,7 +72,10 @@ async function run(words: string[], args: Record<string, string | boolean>): Pro
     'toyworld eval': (l, a) => toyworldCommand(a, engineScorer(l.model)),
   };
   const handler = engineCommands[cmd];
-  if (!handler) throw new Error(cmd ? `unknown command "${cmd}"\n${USAGE}` : USAGE);
+  if (!handler) {
+    const near = closest(cmd, [...Object.keys(engineCommands), 'models', ...METHODS.flatMap((m) => (m.cli ? [m.cli] : []))]);
+    throw new Error(cmd ? `unknown command "${cmd}"${near ? `; did you mean ${near}?` : ''}\n${USAGE}` : USAGE);
+  }
   const gpu = await nodeGpu();
   process.stderr.write(`adapter: ${describeAdapter(gpu)}\n`);
   const loaded = await loadModel(gpu, args);
