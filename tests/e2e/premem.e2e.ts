@@ -77,6 +77,34 @@ describe('premem page', () => {
     expect([...readFileSync((await png.path())!).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
   });
 
+  it('reads runs of `latentlab premem run` (dataset toy) at the threshold given', async () => {
+    // three runs × three checkpoints of 6 questions, 4 samples: accuracies and perplexities that move with training
+    const dir = join(tmp, 'toy-runs');
+    for (let r = 0; r < 3; r++) {
+      for (let c = 1; c <= 3; c++) {
+        const ck = join(dir, `toy_arith_3epochs_full_lr${r}_bs4`, `checkpoint-${c}`);
+        mkdirSync(ck, { recursive: true });
+        const train = Uint8Array.from({ length: 24 }, (_, i) => ((i * 7 + r * 3 + c * 5) % 10 < 3 + c + r ? 1 : 0));
+        const test = Uint8Array.from({ length: 24 }, (_, i) => ((i * 5 + r + c * 3) % 10 < 2 + c ? 1 : 0));
+        const ppl = Float32Array.from({ length: 6 }, (_, i) => 1 + 0.5 / (1 + c * (r + 1) + i));
+        writeFileSync(join(ck, 'train_correct.npy'), writeNpy(train, [6, 4]));
+        writeFileSync(join(ck, 'test_correct.npy'), writeNpy(test, [6, 4]));
+        writeFileSync(join(ck, 'train_perplexities.npy'), writeNpy(ppl, [6]));
+      }
+    }
+    await app.page.getByTestId('premem-folder').setInputFiles(dir);
+    await app.page.getByTestId('premem-dataset').selectOption('toy');
+    const input = app.page.getByTestId('premem-threshold');
+    await input.fill('-3');
+    await input.dispatchEvent('change');
+    const want = (await prememCommand(['analyze'], { data: dir, dataset: 'toy', threshold: '-3', quiet: true })) as Out;
+    expect(want.n_points).toBe(9);
+    await expect.poll(() => app.page.getByTestId('n-points').textContent(), { timeout: 150_000 }).toBe('9');
+    await expect.poll(() => text('r2-premem'), { timeout: 150_000 }).toBe(want.r2_premem.toFixed(3));
+    await ready();
+    await shows(want);
+  });
+
   it('names the corrupt file of a bad folder', async () => {
     const dir = join(tmp, 'bad');
     const ck = join(dir, 'math_run', 'checkpoint-1');
@@ -84,6 +112,7 @@ describe('premem page', () => {
     writeFileSync(join(ck, 'train_correct.npy'), writeNpy(new Uint8Array(4), [2, 2]));
     writeFileSync(join(ck, 'train_perplexities.npy'), writeNpy(new Float32Array(2).fill(2), [2]));
     writeFileSync(join(ck, 'test_correct.npy'), Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, 5, 0]), Buffer.from('{oops')]));
+    await app.page.getByTestId('premem-dataset').selectOption('math');
     await app.page.getByTestId('premem-folder').setInputFiles(dir);
     await expect.poll(() => app.page.getByTestId('error').textContent().catch(() => ''), { timeout: 150_000 }).toMatch(/bad\/math_run\/checkpoint-1\/test_correct\.npy: corrupt \.npy header/);
     expect(app.errors.filter((e) => /premem/i.test(e))).toEqual([]);
