@@ -91,7 +91,7 @@ export async function sampleMany(m: ModelParts, prompts: number[][], o: SampleOp
         const id = sampledToken(ids[r], V);
         q.ids.push(id);
         if (stop.has(id)) q.finish = 'stop';
-        else if (stopStrings.length && stopStrings.some((s) => o.decode!(q.ids).includes(s))) q.finish = 'stop_string';
+        else if (stopStrings.length && containsAny(o.decode!(q.ids), stopStrings)) q.finish = 'stop_string';
         else if (q.ids.length >= n) q.finish = 'length';
       });
       live = live.filter((q) => !q.finish);
@@ -112,3 +112,5 @@ export async function sampleMany(m: ModelParts, prompts: number[][], o: SampleOp
   }
   return prompts.map((_, i) => all.slice(i * k, (i + 1) * k).map((q) => ({ ids: q.ids, finish: q.finish! })));
 }
+
+const containsAny = (text: string, parts: string[]) => parts.some((s) => text.includes(s));
