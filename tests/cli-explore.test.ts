@@ -2,7 +2,8 @@
 // Explore page makes them) on the same model: one implementation (src/methods/explore), two hosts, the same numbers.
 // Also: the example inputs the page offers are in the loaded model's vocabulary (toy-s has no "capital").
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -13,6 +14,7 @@ import { nodeGpu } from '../src/gpu/node';
 import type Explore from '../src/methods/explore/method';
 import type { EngineApi, LoadedModel } from '../src/workers/api';
 import { PATCHING, STEERING } from '../src/methods/explore/examples';
+import { toNpy } from '../src/methods/explore/vector-file';
 import { writeTinyModel } from './fixtures/tiny-models';
 
 const run = promisify(execFile);
@@ -86,6 +88,15 @@ describe('on a tiny Llama (token ids)', () => {
     expect(got.unsteered.ids).toEqual(want.unsteered.ids);
     expect(got.steered.ids).toEqual(want.steered.ids);
     expect(got.steered.ids).not.toEqual(got.unsteered.ids);
+    // The same vector from a file, as the page saves it (.npy names no hook; JSON does).
+    const tmp = mkdtempSync(join(tmpdir(), 'latentlab-vec-'));
+    writeFileSync(join(tmp, 'v.npy'), toNpy(Float32Array.from(got.vector)));
+    writeFileSync(join(tmp, 'v.json'), JSON.stringify({ hook: args.hook, vector: got.vector }));
+    const fromNpy = await cli('steer', '--model', dir, '--ids', '1,5', '--hook', args.hook, '--vector', join(tmp, 'v.npy'), '--coeff', '40', '--max-new-tokens', '6');
+    expect(fromNpy.steered.ids).toEqual(got.steered.ids);
+    const fromJson = await cli('steer', '--model', dir, '--ids', '1,5', '--vector', join(tmp, 'v.json'), '--coeff', '40', '--max-new-tokens', '6');
+    expect([fromJson.hook, fromJson.steered.ids]).toEqual([args.hook, got.steered.ids]);
+    rmSync(tmp, { recursive: true, force: true });
   });
 });
 

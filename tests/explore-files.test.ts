@@ -1,6 +1,6 @@
 // Files the Explore page reads and writes: steering vectors (JSON, .npy) and run-history exports.
 import { describe, expect, it } from 'vitest';
-import { parseVectorFile, toNpy } from '../src/ui/state/vector-file';
+import { parseVectorFile, toNpy } from '../src/methods/explore/vector-file';
 import { parseRunsJson, runsToJson, type RunRecord } from '../src/ui/state/runs';
 import { toCsv } from '../src/ui/state/exports';
 

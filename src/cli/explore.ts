@@ -6,6 +6,9 @@ import type { PatchingGrid } from '../methods/explore/types';
 import { type Args, choice, idList, int, num, str } from './args';
 import { type Loaded, inputIds } from './engine-commands';
 import { nodeContext } from './method-context';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseVectorFile } from '../methods/explore/vector-file';
 
 function context(l: Loaded, args: Args) {
   const onProgress = args.quiet ? undefined : (p: MethodProgress) => process.stderr.write(`${p.stage}: ${p.done}/${p.total}\n`);
@@ -61,12 +64,27 @@ function promptSet(l: Loaded, args: Args, name: string): number[][] {
   throw new Error(`give --${name} "prompt|prompt" or --${name}-ids "1,2;3,4"`);
 }
 
-export async function steerCommand(l: Loaded, args: Args): Promise<object> {
-  const ctx = context(l, args);
+/** The vector: --vector FILE (JSON or .npy, as the page loads and saves them) or the mean difference of two prompt sets. */
+async function steeringVectorOf(l: Loaded, args: Args, ctx: ReturnType<typeof context>): Promise<{ hook: string; vector: Float32Array; from: string }> {
+  if (typeof args.vector === 'string') {
+    const sets = ['positive', 'positive-ids', 'negative', 'negative-ids'].filter((f) => args[f] !== undefined);
+    if (sets.length) throw new Error(`--vector gives the vector; --${sets[0]} would compute another: give one or the other`);
+    const bytes = new Uint8Array(readFileSync(args.vector));
+    const got = parseVectorFile(basename(args.vector), bytes, l.model.config.hidden);
+    const hook = typeof args.hook === 'string' ? args.hook : got.hook;
+    if (!hook) throw new Error(`${args.vector} names no hook: give --hook blocks.L.hook_resid_pre`);
+    return { hook, vector: got.vector, from: `file ${args.vector}` };
+  }
   const hook = str(args, 'hook');
   const vector = await explore.calls.steeringVector(ctx, { hook, positive: promptSet(l, args, 'positive'), negative: promptSet(l, args, 'negative') });
+  return { hook, vector, from: 'mean difference' };
+}
+
+export async function steerCommand(l: Loaded, args: Args): Promise<object> {
+  const ctx = context(l, args);
+  const { hook, vector, from } = await steeringVectorOf(l, args, ctx);
   const coeff = num(args, 'coeff', 4);
   const r = await explore.calls.steer(ctx, { ids: inputIds(l, args), hook, vector, coeff, maxNewTokens: int(args, 'max-new-tokens', 16, 1) });
   const side = (c: { ids: number[]; pieces: string[] }) => (l.tokenizer ? { ...c, text: l.tokenizer.decode(c.ids) } : c);
-  return { hook, coeff, vector: Array.from(vector), unsteered: side(r.unsteered), steered: side(r.steered) };
+  return { hook, coeff, vectorFrom: from, vector: Array.from(vector), unsteered: side(r.unsteered), steered: side(r.steered) };
 }

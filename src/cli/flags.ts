@@ -19,7 +19,7 @@ export const COMMAND_FLAGS: Record<string, string[]> = {
   ],
   lens: [...MODEL_FLAGS, ...INPUT, 'k'],
   patch: [...MODEL_FLAGS, 'clean', 'clean-ids', 'corrupt', 'corrupt-ids', 'answer', 'answer-id', 'wrong', 'wrong-id', 'sweep'],
-  steer: [...MODEL_FLAGS, ...INPUT, 'hook', 'positive', 'positive-ids', 'negative', 'negative-ids', 'coeff', 'max-new-tokens'],
+  steer: [...MODEL_FLAGS, ...INPUT, 'hook', 'positive', 'positive-ids', 'negative', 'negative-ids', 'vector', 'coeff', 'max-new-tokens'],
   'toyworld eval': [...MODEL_FLAGS, 'family', 'n', 'seed', 'world-seed', 'style', 'inject', 'set'],
   probes: [...MODEL_FLAGS, 'set', 'template', 'n', 'seed', 'fit', 'rank', 'estimator', 'objective', 'min-entities', 'max-entities'],
   'market-entry': ['json', 'quiet', 'gamma', 'delta', 'rho', 'p', 'P', 'tau-i', 'tauI', 'tau_i', 'tau-e', 'tauE', 'tau_e', 'n-i', 'NI', 'n_i', 'seeds', 'mc', 'no-mc'],

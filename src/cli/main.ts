@@ -23,6 +23,7 @@ const USAGE = `usage: latentlab <command> [flags]
            (--wrong TOKEN | --wrong-id N) [--sweep both|resid|heads] --json   activation patching: recovered logit difference per cell
   steer    --model DIR (--ids | --text "...") --hook blocks.L.hook_resid_pre (--positive "a|b" | --positive-ids "1,2;3")
            (--negative "c|d" | --negative-ids ...) [--coeff 4] [--max-new-tokens 16] --json   unsteered and steered continuations
+           (--vector FILE: a JSON or .npy vector, as the Explore page saves them, instead of the two prompt sets)
   finetune --model DIR (--ids 1,2,... | --text-file F) [--lora-rank 8] [--lora-alpha 2R] [--targets q_proj,...] [--steps 100]
            [--lr 1e-3] [--batch-size 1] [--seq-len 64] [--seed 0] [--lora-dropout 0] [--recompute] [--checkpoint FILE] --out DIR --json
            [--optimizer adamw|sgd] [--schedule constant|linear|cosine] [--warmup 0] [--weight-decay 0] [--max-grad-norm 1]

@@ -6,7 +6,7 @@ import { PATCHING, PROMPTS, STEERING } from '../../methods/explore/examples';
 import { explore, scheduleAnalyze, tokensOf, type ShownToken } from './explore.svelte';
 import { engine, lab, message } from './lab.svelte';
 import { deleteRun, importRuns, listRuns, renameRun, saveRun, type RunKind, type RunRecord } from './runs';
-import { parseVectorFile } from './vector-file';
+import { parseVectorFile } from '../../methods/explore/vector-file';
 
 export type ViewId = 'tokens' | 'lens' | 'attention' | 'patching' | 'steering' | 'runs';
 
