@@ -31,7 +31,7 @@ export async function loadModel(gpu: Gpu, args: Args): Promise<Loaded> {
 }
 
 /** The command's output, with a warning when positions past the model's context were computed (--past-context warn). */
-function warned(l: Loaded, out: object): object {
+export function warned(l: Loaded, out: object): object {
   const warning = pastContextWarning(l.model.parts.rope, l.model.config);
   if (!warning) return out;
   process.stderr.write(`warning: ${warning}\n`);

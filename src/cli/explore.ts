@@ -1,10 +1,11 @@
 // `latentlab lens | patch | steer`: Explore's analyses (src/methods/explore) on the --model model, through the same
-// calls the page makes, printed as one JSON object (grids and vectors as plain arrays).
+// calls the page makes, printed as one JSON object (grids and vectors as plain arrays; a `warning` when --past-context
+// warn let positions past the context be computed).
 import explore from '../methods/explore/method';
 import type { MethodProgress } from '../methods/kit/context';
 import type { PatchingGrid } from '../methods/explore/types';
 import { type Args, choice, idList, int, num, str } from './args';
-import { type Loaded, inputIds } from './engine-commands';
+import { type Loaded, inputIds, warned } from './engine-commands';
 import { nodeContext } from './method-context';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -40,7 +41,7 @@ const grid = (g: PatchingGrid | null) => g && { rows: g.rows, cols: g.cols, rowL
 
 export async function lensCommand(l: Loaded, args: Args): Promise<object> {
   const ctx = context(l, args);
-  return explore.calls.lens(ctx, { ids: inputIds(l, args), k: int(args, 'k', 5, 1) });
+  return warned(l, await explore.calls.lens(ctx, { ids: inputIds(l, args), k: int(args, 'k', 5, 1) }));
 }
 
 export async function patchCommand(l: Loaded, args: Args): Promise<object> {
@@ -54,7 +55,7 @@ export async function patchCommand(l: Loaded, args: Args): Promise<object> {
     resid: sweep !== 'heads',
     heads: sweep !== 'resid',
   });
-  return { ...r, resid: grid(r.resid), heads: grid(r.heads) };
+  return warned(l, { ...r, resid: grid(r.resid), heads: grid(r.heads) });
 }
 
 /** Prompt sets: --<name> "a|b|c" (text, one prompt per |) or --<name>-ids "1,2;3,4" (one prompt per ;). */
@@ -86,5 +87,5 @@ export async function steerCommand(l: Loaded, args: Args): Promise<object> {
   const coeff = num(args, 'coeff', 4);
   const r = await explore.calls.steer(ctx, { ids: inputIds(l, args), hook, vector, coeff, maxNewTokens: int(args, 'max-new-tokens', 16, 1) });
   const side = (c: { ids: number[]; pieces: string[] }) => (l.tokenizer ? { ...c, text: l.tokenizer.decode(c.ids) } : c);
-  return { hook, coeff, vectorFrom: from, vector: Array.from(vector), unsteered: side(r.unsteered), steered: side(r.steered) };
+  return warned(l, { hook, coeff, vectorFrom: from, vector: Array.from(vector), unsteered: side(r.unsteered), steered: side(r.steered) });
 }
