@@ -28,6 +28,15 @@ describe('latentlab logprobs', () => {
     expect(all.positions).toEqual([1, 2, 3, 4, 5]);
   });
 
+  test('positions past the context are refused, or computed with a warning (--past-context warn)', async () => {
+    const ids = Array.from({ length: 514 }, (_, i) => 1 + (i % 300)).join(',');
+    await expect(run(process.execPath, [BIN, 'logprobs', '--model', STORIES, '--ids', ids, '--from', '512'])).rejects.toMatchObject({ stderr: expect.stringMatching(/past the model's context/) });
+    const { stdout } = await run(process.execPath, [BIN, 'logprobs', '--model', STORIES, '--ids', ids, '--from', '512', '--past-context', 'warn', '--json'], { timeout: 60_000 });
+    const json = JSON.parse(stdout);
+    expect(json.positions).toEqual([512, 513]);
+    expect(json.warning).toMatch(/computed past max_position_embeddings 512/);
+  });
+
   test('a bad --from is refused', async () => {
     await expect(run(process.execPath, [BIN, 'logprobs', '--model', STORIES, '--ids', '1,2', '--from', '-1'])).rejects.toMatchObject({ stderr: expect.stringMatching(/--from must be at least 0/) });
   });
