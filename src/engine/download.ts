@@ -169,7 +169,8 @@ async function download(repo: string, key: string, opts: DownloadOptions): Promi
     const tag = (name: string) => res.headers.get(name)?.replace(/^W\//, '').replace(/"/g, '').toLowerCase() ?? '';
     const lfs = tag('x-linked-etag');
     if (/^[0-9a-f]{64}$/.test(lfs)) hashes[path] = `sha256:${lfs}`;
-    else if (!linked && /^[0-9a-f]{40}$/.test(tag('etag'))) hashes[path] = `git-sha1:${tag('etag')}`;
+    // A redirected answer comes from a CDN whose ETag means something else.
+    else if (!linked && !res.redirected && /^[0-9a-f]{40}$/.test(tag('etag'))) hashes[path] = `git-sha1:${tag('etag')}`;
     return Number(linked ?? len ?? -1);
   };
   const configSize = await head('config.json');
