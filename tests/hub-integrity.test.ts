@@ -104,17 +104,28 @@ describe('Hub cache integrity', () => {
 
   test('two downloads of one repo into one cache: the second waits for the first (a lock) and shares its files', async () => {
     const root = mkdtempSync(join(tmpdir(), 'latentlab-cache-'));
-    const waits: string[] = [];
-    const mark = hub.requests.length;
+    // Started together: one download of the weights between them.
+    let mark = hub.requests.length;
     const [a, b] = await Promise.all([
       hubModelFiles('test/ok', { baseUrl: hub.url, store: new FolderStore(root) }),
-      hubModelFiles('test/ok', { baseUrl: hub.url, store: new FolderStore(root), onWait: (m) => waits.push(m) }),
+      hubModelFiles('test/ok', { baseUrl: hub.url, store: new FolderStore(root) }),
     ]);
     expect(gets(mark, 'model.safetensors')).toBe(1);
-    expect(waits).toHaveLength(1);
-    expect(waits[0]).toMatch(/test\/ok@main: waiting for process \d+, which is downloading it into /);
     expect(Buffer.from((await b.read('model.safetensors'))!).equals(Buffer.from((await a.read('model.safetensors'))!))).toBe(true);
-    expect(readdirSync(join(root, 'hub')).filter((n) => n.endsWith('.lock'))).toEqual([]);
+    // While another holder has the entry, a load says it waits, and goes on once the lock is released.
+    const other = mkdtempSync(join(tmpdir(), 'latentlab-cache-'));
+    const release = await new FolderStore(other).lock('test/ok@main');
+    const waits: string[] = [];
+    let waited!: () => void;
+    const told = new Promise<void>((ok) => (waited = ok));
+    mark = hub.requests.length;
+    const load = hubModelFiles('test/ok', { baseUrl: hub.url, store: new FolderStore(other), onWait: (m) => (waits.push(m), waited()) });
+    await told;
+    expect(waits).toEqual([expect.stringMatching(/^test\/ok@main: waiting for process \d+, which is downloading it into /)]);
+    expect(hub.requests.length).toBe(mark);
+    await release();
+    expect(Buffer.from((await (await load).read('model.safetensors'))!).equals(weights)).toBe(true);
+    expect(readdirSync(join(other, 'hub')).filter((n) => n.endsWith('.lock'))).toEqual([]);
   });
 
   test('a lock left by a process that died is taken over', async () => {

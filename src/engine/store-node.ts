@@ -80,9 +80,9 @@ export class FolderStore implements ModelStore {
         continue;
       }
       if (signal?.aborted) throw new Error(`waiting for the cache lock of ${key} cancelled`);
-      if (!told && pid > 0) {
+      if (!told) {
         told = true;
-        waiting?.(`process ${pid}`);
+        waiting?.(pid > 0 ? `process ${pid}` : 'another process');
       }
       await new Promise((ok) => setTimeout(ok, 200));
     }
