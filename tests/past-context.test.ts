@@ -55,5 +55,5 @@ describe('positions past the context (a tiny Llama: max_position_embeddings 128)
     expect(json.ids).toHaveLength(3);
     expect(json.warning).toMatch(/positions up to 128 were computed past max_position_embeddings 128/);
     expect(stderr).toMatch(/warning: positions up to 128/);
-  });
+  }, 360_000);
 });
