@@ -16,7 +16,10 @@ interface Training {
   seq_len: number;
   lr: number;
   context_weight: number;
-  binding_share?: number;
+  binding_share?: number | null;
+  /** v2 runs: the phase rule (train.py V2_ADVANCE); the history rows carry the phase. */
+  phase_advance?: [string[], number][] | null;
+  minutes_budget?: number | null;
   params: number;
   history: Record<string, number>[];
   stats: { seed: number; worldSeed: number; vocabSize: number; streams: Record<string, { docs: number; tokens: number; answerTokens: number }> };
@@ -53,7 +56,12 @@ export function renderCard(
     `${t.steps.toLocaleString('en-US')} steps of AdamW (peak lr ${t.lr}, warmup, cosine to 10 %), batch ${t.batch} rows × ${t.seq_len} tokens`,
     `(documents packed whole, attention and positions reset per document), ${t.minutes} minutes wall time on a shared 2-core CPU`,
     `(PyTorch 1.13, 1 thread). Loss: cross-entropy with weight 1 on answer tokens and ${t.context_weight} on all others.`,
-    `Binding mixed at ${Math.round((t.binding_share ?? 0.57) * 100)} % of rows with a curriculum 1 → 2 → 3–4 entities (\`mixture()\` in \`train.py\`).`,
+    t.phase_advance
+      ? `Toy world v2 recipe: induction data and dense recall (answer 0 and 1 tokens after the queried name, then the natural questions) in phases advanced on held-out accuracy (\`V2_BINDING\` in \`train.py\`); phase at the last evaluation: ${last.phase ?? 'n/a'}.`
+      : `Binding mixed at ${Math.round((t.binding_share ?? 0.57) * 100)} % of rows with a curriculum 1 → 2 → 3–4 entities (\`mixture()\` in \`train.py\`).`,
+    ...(t.minutes_budget && t.minutes < t.minutes_budget - 1
+      ? [`Exported from a run in progress (${t.minutes} of its ${t.minutes_budget} minutes): the learning rate was not yet annealed.`]
+      : []),
     `Final training loss ${last.loss ?? 'n/a'}; answer-token cross-entropy (moving average) ${last.answer_ce ?? 'n/a'}.`,
     '',
     '## Data',
