@@ -3,6 +3,7 @@
 # generated here. Usage:
 #   here:   node --import tsx tools/toyworld/make-data.ts --seed 1 --out tools/toyworld/runs/data-gpu --docs 40000
 #           tar czf tools/toyworld/runs/data-gpu.tgz -C tools/toyworld/runs data-gpu        # ≈ 25 MB, carried
+#           (toy world v2: add --version 2 to make-data; train.py reads the version from stats.json)
 #   device: run(command="bash tools/toyworld/device-train.sh 8", carry=["tools/toyworld/runs/data-gpu.tgz"], timeout_s=600)
 #   here:   copy <files_at>/toy-m into public/models/toy-m, then measure it with tools/toyworld/card.ts.
 # The run's seven files come back under $OUT (the exported model and the log); nothing else is kept.
