@@ -77,7 +77,8 @@ export interface ToyProgress {
 }
 
 function checkOptions(o: ToyRunOptions): Required<ToyRunOptions> {
-  const v = { ...DEFAULTS, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], ...o } as Required<ToyRunOptions>;
+  const given = Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)); // an absent option takes its default
+  const v = { ...DEFAULTS, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], ...given } as Required<ToyRunOptions>;
   if (!Array.isArray(v.configs) || v.configs.length === 0) throw new Error('premem run needs at least one configuration (learning rate × epochs)');
   for (const c of v.configs) {
     if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new Error(`a configuration's learning rate must be a finite number > 0, got ${c.lr}`);
