@@ -65,9 +65,10 @@ def evaluate(model, evalsets, bos, pad, n=None, families=None, chunk=64):
                 pred = _last_logits(model, [it["ids"] for it in part], pad).argmax(-1).tolist()
                 correct += sum(p == it["check"]["answer"] for p, it in zip(pred, part))
             else:
-                ck = part[0]["check"]
-                outs = _greedy(model, [it["ids"] for it in part], ck["maxNew"], set(ck["stop"]), pad)
-                correct += sum(_check(it["check"], o) for o, it in zip(outs, part))
+                # items of one family share stop words but not always maxNew (cipher: answer length + 2)
+                max_new = max(it["check"]["maxNew"] for it in part)
+                outs = _greedy(model, [it["ids"] for it in part], max_new, set(part[0]["check"]["stop"]), pad)
+                correct += sum(_check(it["check"], o[: it["check"]["maxNew"]]) for o, it in zip(outs, part))
         acc[fam] = round(correct / len(items), 4)
     model.train()
     return acc
