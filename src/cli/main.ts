@@ -88,6 +88,8 @@ async function run(words: string[], args: Record<string, string | boolean>): Pro
   }
 }
 
+// Stdout carries the one JSON object: whatever a library logs goes to stderr.
+console.log = console.info = console.debug = (...a: unknown[]) => console.error(...a);
 try {
   const { words, args } = parseArgs(process.argv.slice(2));
   if (args.help) {
