@@ -110,7 +110,7 @@ describe('latentlab finetune', () => {
     };
     await refused(['--batch-size', '0'], /--batch-size must be at least 1, got 0/);
     await refused(['--steps', '2.5'], /--steps must be a whole number, got 2.5/);
-    await refused(['--optimizer', 'adam'], /--optimizer must be one of adamw\|sgd, got "adam"/);
+    await refused(['--optimizer', 'adam'], /--optimizer must be adamw or sgd, got "adam"/);
     await refused(['--lr', '0'], /learning rate must be a finite number > 0, got 0/);
     await refused(['--full', '--lora-rank', '4'], /--lora-rank is a LoRA setting; --full trains the model's weights directly/);
     await refused(['--delta-out', join(dir, 'd.safetensors')], /--delta-out needs --full/);
