@@ -107,7 +107,7 @@ export function buildCases(root: string, hub: FakeHub, repos: Record<string, Hub
   add(C, 'fractional hidden_size', logits(withCfg('cfg-hidden-frac', { hidden_size: 64.5 })), /"hidden_size" is 64\.5; it must be a positive integer/);
   add(C, 'negative vocab_size', logits(withCfg('cfg-vocab-neg', { vocab_size: -512 })), /"vocab_size" is -512/);
   add(C, 'intermediate_size as a string', logits(withCfg('cfg-inter-str', { intermediate_size: '172' })), /"intermediate_size" is missing or not a number/);
-  add(C, 'negative rms_norm_eps', logits(withCfg('cfg-eps-neg', { rms_norm_eps: -1e-5 })), /"rms_norm_eps" is -0\.00001; it must be a positive number/);
+  add(C, 'negative rms_norm_eps', logits(withCfg('cfg-eps-neg', { rms_norm_eps: -1e-5 })), /"rms_norm_eps" is -0\.00001; it must be a number ≥ 0/);
   add(C, 'rope_theta 0', logits(withCfg('cfg-theta-0', { rope_theta: 0 })), /"rope_theta" is 0; it must be a positive number/);
   add(C, 'negative rope_theta', logits(withCfg('cfg-theta-neg', { rope_theta: -10000 })), /"rope_theta" is -10000/);
   add(C, 'max_position_embeddings 0', logits(withCfg('cfg-maxpos-0', { max_position_embeddings: 0 })), /"max_position_embeddings" is 0/);

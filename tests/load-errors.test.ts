@@ -83,7 +83,7 @@ describe('bad model input', () => {
     [{ hidden_size: 64.5 }, /"hidden_size" is 64\.5; it must be a positive integer/],
     [{ intermediate_size: '172' }, /"intermediate_size" is missing or not a number/],
     [{ vocab_size: -512 }, /"vocab_size" is -512; it must be a positive integer/],
-    [{ rms_norm_eps: -1e-5 }, /"rms_norm_eps" is -0\.00001; it must be a positive number/],
+    [{ rms_norm_eps: -1e-5 }, /"rms_norm_eps" is -0\.00001; it must be a number ≥ 0/],
     [{ rope_theta: 0 }, /"rope_theta" is 0; it must be a positive number/],
     [{ rope_theta: -10000 }, /"rope_theta" is -10000; it must be a positive number/],
     [{ max_position_embeddings: 0 }, /"max_position_embeddings" is 0; it must be a positive integer/],
@@ -101,7 +101,7 @@ describe('bad model input', () => {
     expect(parseConfig(JSON.stringify(gpt2)).headDim).toBe(16);
     expect(() => parseConfig(JSON.stringify({ ...gpt2, n_head: 6 }))).toThrow(/"n_embd" 64 is not divisible by "n_head" 6/);
     expect(() => parseConfig(JSON.stringify({ ...gpt2, n_inner: 99.5 }))).toThrow(/"n_inner" is 99\.5; it must be a positive integer/);
-    expect(() => parseConfig(JSON.stringify({ ...gpt2, layer_norm_epsilon: -1 }))).toThrow(/"layer_norm_epsilon" is -1; it must be a positive number/);
+    expect(() => parseConfig(JSON.stringify({ ...gpt2, layer_norm_epsilon: -1 }))).toThrow(/"layer_norm_epsilon" is -1; it must be a number ≥ 0/);
   });
 
   test('a NaN weight in a matrix split by rows is found in its part, and f16 refuses it as it packs', async () => {

@@ -73,6 +73,12 @@ export function configFromJson(raw: Json, source = 'config.json'): ModelConfig {
     if (!(v > 0)) throw bad(key, v, 'a positive number');
     return v;
   };
+  // A norm epsilon of 0 is legal (HF accepts it); only a negative one, or no number, is nonsense.
+  const epsilon = (key: string, fallback: number): number => {
+    const v = num(key, fallback);
+    if (!(v >= 0)) throw bad(key, v, 'a number ≥ 0');
+    return v;
+  };
   const divides = (width: string, w: number, heads: string, h: number) => {
     if (w % h !== 0) throw new Error(`${source}: "${width}" ${w} is not divisible by "${heads}" ${h}`);
     return w / h;
@@ -95,7 +101,7 @@ export function configFromJson(raw: Json, source = 'config.json'): ModelConfig {
       intermediate: raw.n_inner == null ? 4 * hidden : size('n_inner'),
       maxPositions: size('n_positions'),
       norm: 'layernorm',
-      normEps: positive('layer_norm_epsilon', 1e-5),
+      normEps: epsilon('layer_norm_epsilon', 1e-5),
       act: activation(String(raw.activation_function ?? 'gelu_new'), source),
       gatedMlp: false,
       qkvBias: true,
@@ -128,7 +134,7 @@ export function configFromJson(raw: Json, source = 'config.json'): ModelConfig {
       intermediate: size('intermediate_size'),
       maxPositions: size('max_position_embeddings', 2048),
       norm: 'rmsnorm',
-      normEps: positive('rms_norm_eps', 1e-6),
+      normEps: epsilon('rms_norm_eps', 1e-6),
       act: activation(String(raw.hidden_act ?? 'silu'), source),
       gatedMlp: true,
       qkvBias: qwen || attnBias,
