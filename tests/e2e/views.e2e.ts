@@ -179,6 +179,10 @@ describe('activation patching', () => {
 
   it('shows progress and can be cancelled, keeping the cells measured so far', async () => {
     const page = app.page;
+    // The worker streams progress without waiting for the page, so a 7-token sweep (29 cells) can end before a
+    // cancel lands on a busy machine: eight sentences give a sweep several times longer than the cancel's path.
+    await page.getByTestId('patch-clean').fill(Array(8).fill(clean).join(' '));
+    await page.getByTestId('patch-corrupt').fill(Array(8).fill(corrupt).join(' '));
     await page.getByTestId('patch-run').click();
     await page.getByTestId('patch-progress').waitFor({ timeout: 20_000 });
     await expect.poll(() => page.getByTestId('patch-progress').getAttribute('value').catch(() => '0')).not.toBe('0');
