@@ -185,7 +185,9 @@ describe('activation patching', () => {
     await page.getByTestId('patch-corrupt').fill(Array(8).fill(corrupt).join(' '));
     await page.getByTestId('patch-run').click();
     await page.getByTestId('patch-progress').waitFor({ timeout: 20_000 });
-    await expect.poll(() => page.getByTestId('patch-progress').getAttribute('value').catch(() => '0')).not.toBe('0');
+    // Cancel once this sweep (not the previous run's finished bar, which has another total) has measured a cell.
+    const bar = async () => page.getByTestId('patch-progress').evaluate((el: HTMLProgressElement) => ({ done: el.value, total: el.max })).catch(() => ({ done: 0, total: 0 }));
+    await expect.poll(async () => { const b = await bar(); return b.total > 29 && b.done > 0; }, { timeout: 60_000 }).toBe(true);
     await page.getByTestId('patch-cancel').click();
     await waitIdle(page, 'patch-run', /Run patching/, 'patch-error');
     const note = (await page.getByTestId('patch-cancelled').textContent())!;
