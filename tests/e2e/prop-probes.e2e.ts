@@ -36,7 +36,7 @@ describe('propositional probes page', () => {
     await p.getByTestId('fit').click();
     await p.getByTestId('progress').waitFor({ timeout: 60_000 });
     const summary = async () => ((await p.getByTestId('fit-summary').textContent().catch(() => '')) ?? '').replace(/\s+/g, ' ');
-    await expect.poll(summary, { timeout: 170_000 }).toMatch(/rank 3 \(randomized, 64 gradient passes\)/);
+    await expect.poll(summary, { timeout: 360_000 }).toMatch(/rank 3 \(randomized, 64 gradient passes\)/);
 
     await p.getByTestId('new-context').click();
     const shown = () => p.getByTestId('probe-tokens').locator('li').count();
@@ -54,7 +54,7 @@ describe('propositional probes page', () => {
 
     await p.locator('label', { hasText: 'contexts per set' }).locator('input').fill('2');
     await p.getByTestId('evaluate').click();
-    await expect.poll(() => p.getByTestId('results').locator('tbody tr').count().catch(() => 0), { timeout: 170_000 }).toBe(9);
+    await expect.poll(() => p.getByTestId('results').locator('tbody tr').count().catch(() => 0), { timeout: 360_000 }).toBe(9);
     for (const cell of await p.getByTestId('results').locator('tbody tr td:nth-child(3)').allTextContents()) {
       expect(Number(cell)).toBeGreaterThanOrEqual(0);
       expect(Number(cell)).toBeLessThanOrEqual(1);
@@ -64,7 +64,7 @@ describe('propositional probes page', () => {
     expect(csv.split(/\r?\n/)[0]).toBe('set,method,em,jaccard,n');
     expect(csv).toContain('injected,random subspace');
     await app.shot('prop-probes-results');
-  }, 400_000);
+  }, 800_000);
 
   it('reuses the fit cached in IndexedDB after a reload', async () => {
     const p = app.page;
