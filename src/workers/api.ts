@@ -108,7 +108,7 @@ export interface GenerateOptions {
   topK?: number;
   topP?: number;
   seed?: number;
-  /** Token ids that end generation (kept in the output); defaults to the model's end-of-sequence ids. */
+  /** Token ids that end generation (kept in the output); default: the end of a turn (defaultStopIds). */
   stop?: number[];
   /** Edits applied at every step (steered generation). */
   hooks?: HookSpec[];

@@ -6,6 +6,7 @@ import type { CandidateQuery, SequenceLogprobs } from '../engine/logprobs';
 import type { LoraAdapter } from '../engine/lora';
 import type { Sample } from '../engine/samples';
 import { defaultStopIds } from '../engine/tokenizer';
+import type { GenerateOptions } from './api';
 import type { ModelEntry } from './model-entry';
 
 export interface BatchCallOptions {
@@ -13,20 +14,11 @@ export interface BatchCallOptions {
   adapter?: string;
 }
 
-export interface SampleCallOptions extends BatchCallOptions {
+/** generate's options (one stop list, one adapter, steering hooks), for k samples per prompt. */
+export interface SampleCallOptions extends GenerateOptions {
   k: number;
-  maxNewTokens: number;
-  /** 0 = greedy. */
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  seed?: number;
-  /** Token ids that end a sample (kept in it); default: the end of a turn (defaultStopIds). */
-  stop?: number[];
   /** Text that ends a sample once its decoded continuation contains it (needs the tokenizer). */
   stopStrings?: string[];
-  /** One-row edits at every step (steered sampling). */
-  hooks?: HookSpec[];
 }
 
 export interface SampleResult extends Sample {
